@@ -1,0 +1,268 @@
+"""Command line: parse, call the pipeline, print. Domain errors become one line and an exit code."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .errors import InputError, RagError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="政策问答助手 — cited answers over policy documents.")
+eval_app = typer.Typer(help="Evaluate against gold Q&A pairs and gate on regressions.", invoke_without_command=True)
+app.add_typer(eval_app, name="eval")
+
+
+def _settings(**overrides):
+    from .settings import Settings
+
+    return Settings.load(overrides=overrides)
+
+
+def _pipeline(**overrides):
+    from .pipeline import Pipeline
+
+    return Pipeline(_settings(**overrides))
+
+
+def _err(msg: str) -> None:
+    typer.echo(f"error: {msg}", err=True)
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    items = []
+    for n, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise InputError(f"{path}:{n}: not valid JSON ({e.msg})") from None
+        if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
+            raise InputError(f"{path}:{n}: each line must be an object with a string \"question\"")
+        obj.setdefault("id", str(n))
+        items.append(obj)
+    return items
+
+
+# --------------------------------------------------------------------------- build
+@app.command()
+def build(force: bool = typer.Option(False, "--force", help="Rebuild even when nothing changed.")):
+    """Build index/ from corpus/ (skipped when corpus and settings are unchanged)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .index import build_index
+
+    settings = _settings()
+    console = Console(stderr=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        report = build_index(settings, force=force, progress=progress)
+    for s in report.skipped:
+        console.print(f"[yellow]skipped[/] {s['file']}: {s['reason']}")
+    if report.status == "fresh":
+        console.print(f"index is up to date ({report.reason}); {report.documents} documents, {report.chunks} chunks")
+    else:
+        console.print(f"built {settings.index_dir}: {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f}s")
+    if report.skipped:
+        raise typer.Exit(4)
+
+
+@app.command()
+def status():
+    """Show whether the index is missing, stale or fresh."""
+    from .index import index_status
+
+    state, reason = index_status(_settings())
+    typer.echo(f"{state}: {reason}")
+    raise typer.Exit(0 if state == "fresh" else 1)
+
+
+# --------------------------------------------------------------------------- chunks
+@app.command()
+def chunks(
+    doc: Optional[str] = typer.Option(None, "--doc", help="Only this document (id, file name or alias)."),
+    fmt: str = typer.Option("jsonl", "--format", help="jsonl or table."),
+):
+    """Print the chunks of the built index."""
+    if fmt not in ("jsonl", "table"):
+        raise InputError(f"--format {fmt!r} is not valid; choose jsonl or table")
+    p = _pipeline()
+    doc_id = p.resolve_doc(doc) if doc else None
+    rows = [c for c in p.index.chunks if doc_id is None or c.doc_id == doc_id]
+    if fmt == "jsonl":
+        out = sys.stdout
+        for c in rows:
+            out.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table("id", "kind", "heading_path", "text", show_lines=False)
+    for c in rows:
+        t.add_row(c.id, c.kind, " › ".join(c.heading_path)[-40:], c.text[:60])
+    Console().print(t)
+
+
+# --------------------------------------------------------------------------- search
+def _search_result(sc) -> dict:
+    c = sc.chunk
+    return {"id": c.id, "doc": c.doc_id, "title": c.title, "heading_path": list(c.heading_path), "kind": c.kind,
+            "text": c.text, "score": round(sc.score, 6), "ranks": dict(sc.ranks)}
+
+
+@app.command()
+def search(
+    query: Optional[str] = typer.Argument(None, help="The question."),
+    k: Optional[int] = typer.Option(None, "-k", help="How many results (default: RAG_TOP_K)."),
+    doc: list[str] = typer.Option([], "--doc", help="Restrict to these documents."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    batch: Optional[Path] = typer.Option(None, "--batch", help='JSONL file of {"id","question"}; one JSON line out per question.'),
+):
+    """Retrieve the best matching paragraphs."""
+    p = _pipeline()
+    filters = p.make_filters(doc)
+    if batch is not None:
+        for item in _read_jsonl(batch):
+            try:
+                res = [_search_result(r) for r in p.search(item["question"], top_k=k, filters=filters)]
+                line = {"id": item["id"], "question": item["question"], "results": res}
+            except InputError as e:
+                line = {"id": item["id"], "question": item["question"], "results": [], "error": str(e)}
+            typer.echo(json.dumps(line, ensure_ascii=False))
+        return
+    if query is None:
+        raise InputError("give a question, or --batch FILE")
+    results = p.search(query, top_k=k, filters=filters)
+    if as_json:
+        typer.echo(json.dumps({"question": query, "results": [_search_result(r) for r in results]}, ensure_ascii=False, indent=1))
+        return
+    for i, r in enumerate(results, 1):
+        c = r.chunk
+        ranks = " ".join(f"{k}={v}" for k, v in r.ranks.items() if v is not None)
+        typer.echo(f"{i:>2}. [{c.id}] {r.score:.4f} ({ranks})  {c.title} › {' › '.join(c.heading_path)}")
+        typer.echo(f"    {c.text[:160]}")
+
+
+# --------------------------------------------------------------------------- ask
+@app.command()
+def ask(
+    question: Optional[str] = typer.Argument(None, help="The question."),
+    mode: Optional[str] = typer.Option(None, "--mode", help="extractive or llm (default: RAG_ANSWER_MODE)."),
+    doc: list[str] = typer.Option([], "--doc", help="Restrict to these documents."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    batch: Optional[Path] = typer.Option(None, "--batch", help='JSONL file of {"id","question"}; one JSON line out per question.'),
+):
+    """Answer a question with numbered, verified citations."""
+    p = _pipeline()
+    filters = p.make_filters(doc)
+    if batch is not None:
+        for item in _read_jsonl(batch):
+            try:
+                d = p.ask(item["question"], mode=mode, filters=filters).to_dict()
+            except InputError as e:
+                d = {"question": item["question"], "answer": "", "abstained": True, "mode": mode or p.settings.answer_mode,
+                     "sentences": [], "citations": [], "retrieved": [], "notices": [str(e)], "timings_ms": {}}
+            d["id"] = item["id"]
+            typer.echo(json.dumps(d, ensure_ascii=False))
+        return
+    if question is None:
+        raise InputError("give a question, or --batch FILE")
+    if as_json:
+        typer.echo(json.dumps(p.ask(question, mode=mode, filters=filters).to_dict(), ensure_ascii=False, indent=1))
+        return
+    from .render import answer_to_text
+
+    typer.echo(answer_to_text(p.ask(question, mode=mode, filters=filters)))
+
+
+# --------------------------------------------------------------------------- eval
+@eval_app.callback()
+def eval_main(
+    ctx: typer.Context,
+    gold: Path = typer.Option(Path("eval/gold.jsonl"), "--gold", help="Gold JSONL file."),
+    mode: Optional[str] = typer.Option(None, "--mode", help="extractive or llm."),
+    baseline: Optional[Path] = typer.Option(None, "--baseline", help="Baseline JSON (default eval/baseline.json if present)."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Directory for results.jsonl and report.html."),
+    update_baseline: bool = typer.Option(False, "--update-baseline", help="Rewrite the baseline from this run."),
+):
+    """Run the gold set; exit non-zero on a regression against the baseline or a floor."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from .evaluate import run_eval_cli
+
+    code = run_eval_cli(_pipeline(), gold=gold, mode=mode, baseline=baseline, report_dir=report, update_baseline=update_baseline)
+    raise typer.Exit(code)
+
+
+@eval_app.command("promote-feedback")
+def promote_feedback(
+    out: Path = typer.Option(Path("eval/gold.draft.jsonl"), "--out", help="Where to write draft gold items."),
+):
+    """Turn thumbs-up/down feedback into draft gold items for review."""
+    from .feedback import promote_feedback as promote
+
+    n = promote(_settings(), out)
+    typer.echo(f"wrote {n} draft gold items to {out}")
+
+
+# --------------------------------------------------------------------------- serve
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(7860, "--port"),
+    auth: Optional[str] = typer.Option(None, "--auth", help="user:password for a login page."),
+):
+    """Start the chat UI and the HTTP API (builds the index first if missing or stale)."""
+    from .app import serve as run_server
+
+    creds = None
+    if auth is not None:
+        if ":" not in auth or not auth.split(":", 1)[0] or not auth.split(":", 1)[1]:
+            raise InputError("--auth must look like user:password")
+        creds = tuple(auth.split(":", 1))
+    run_server(_settings(), host=host, port=port, auth=creds)
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except RagError as e:
+        _err(str(e))
+        sys.exit(e.exit_code)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except typer.Abort:
+        _err("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as e:  # click usage errors and the like
+        import click
+
+        if isinstance(e, click.exceptions.ClickException):
+            e.show()
+            sys.exit(e.exit_code)
+        import os
+
+        if os.environ.get("RAG_DEBUG"):
+            raise
+        _err(f"internal error: {type(e).__name__}: {e} (set RAG_DEBUG=1 to see the traceback)")
+        sys.exit(70)
+
+
+if __name__ == "__main__":
+    main()

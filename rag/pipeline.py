@@ -1,0 +1,107 @@
+"""The one place where stages are wired: index -> retriever -> answerer.
+
+CLI, HTTP API, UI and the evaluation harness all go through :class:`Pipeline`.
+Heavy pieces (index, models) load lazily on first use and once per process.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from functools import cached_property
+
+from .errors import InputError
+from .index import LoadedIndex, load_index
+from .settings import ANSWER_MODES, Settings
+from .types import Answer, DocumentInfo, Filters, ScoredChunk
+
+
+class Pipeline:
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or Settings.load()
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ lazy parts
+    @cached_property
+    def index(self) -> LoadedIndex:
+        return load_index(self.settings)
+
+    @property
+    def documents(self) -> dict[str, DocumentInfo]:
+        return self.index.documents
+
+    @cached_property
+    def retriever(self):
+        from .retrieve import load_retriever
+
+        with self._lock:
+            return load_retriever(self.index, self.settings)
+
+    def answerer(self, mode: str | None = None):
+        from .answer import make_answerer
+
+        mode = mode or self.settings.answer_mode
+        if mode not in ANSWER_MODES:
+            raise InputError(f"mode={mode!r} is not valid; choose one of {', '.join(ANSWER_MODES)}")
+        cache = self.__dict__.setdefault("_answerers", {})
+        if mode not in cache:
+            cache[mode] = make_answerer(mode, self.settings)
+        return cache[mode]
+
+    # ------------------------------------------------------------------ helpers
+    def resolve_doc(self, ref: str) -> str:
+        """Doc id from an id, alias, file name or title; InputError listing the valid ids otherwise."""
+        ref = ref.strip()
+        for d in self.documents.values():
+            if ref in (d.doc_id, d.path, d.title) or ref in d.aliases:
+                return d.doc_id
+        valid = ", ".join(sorted(self.documents))
+        raise InputError(f"unknown document {ref!r}; valid ids: {valid} (file names and aliases work too)")
+
+    def make_filters(self, docs: list[str] | tuple[str, ...] | None = None, **kw) -> Filters:
+        doc_ids = tuple(self.resolve_doc(d) for d in (docs or ()))
+        return Filters(doc_ids=doc_ids, **kw)
+
+    # ------------------------------------------------------------------ stages
+    def search(self, query: str, top_k: int | None = None, filters: Filters | None = None) -> list[ScoredChunk]:
+        from .retrieve import clean_query
+
+        q = clean_query(query)
+        k = top_k or self.settings.top_k
+        if k < 1:
+            raise InputError(f"k={k} is not valid; it must be at least 1")
+        return self.retriever.retrieve(q, top_k=k, filters=filters)
+
+    def ask(self, question: str, mode: str | None = None, filters: Filters | None = None, top_k: int | None = None) -> Answer:
+        final = None
+        for item in self.ask_stream(question, mode=mode, filters=filters, top_k=top_k):
+            if isinstance(item, Answer):
+                final = item
+        assert final is not None
+        return final
+
+    def ask_stream(
+        self, question: str, mode: str | None = None, filters: Filters | None = None, top_k: int | None = None
+    ) -> Iterator[str | Answer]:
+        """Yield text deltas while the answer is composed, then the verified :class:`Answer`."""
+        from dataclasses import replace
+
+        from .retrieve import clean_query
+
+        t0 = time.perf_counter()
+        q = clean_query(question)
+        answerer = self.answerer(mode)
+        retrieved = self.search(q, top_k=top_k, filters=filters)
+        t1 = time.perf_counter()
+        final: Answer | None = None
+        for item in answerer.stream(q, retrieved, self.documents):
+            if isinstance(item, Answer):
+                final = item
+            else:
+                yield item
+        assert final is not None, "answerer produced no Answer"
+        t2 = time.perf_counter()
+        timings = dict(final.timings_ms)
+        timings.update(retrieve=(t1 - t0) * 1000, answer=(t2 - t1) * 1000, total=(t2 - t0) * 1000)
+        yield replace(final, question=question if not final.question else final.question, timings_ms=timings)

@@ -1,0 +1,215 @@
+"""Typed records passed between pipeline stages.
+
+Data flows one way: ``Document`` -> ``Chunk`` -> ``ScoredChunk`` -> ``Answer``.
+Every record is a frozen dataclass with ``to_dict``/``from_dict`` helpers so it
+can be written to JSON(L) without pickle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+CHUNK_KINDS = ("text", "heading", "table_row", "list_item")
+
+
+def _from_dict(cls, data: dict[str, Any]):
+    names = {f.name for f in fields(cls)}
+    kwargs = {k: v for k, v in data.items() if k in names}
+    for k, v in list(kwargs.items()):
+        if isinstance(v, list):
+            kwargs[k] = tuple(v)
+    return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """Catalog facts about one source document (one file in corpus/)."""
+
+    doc_id: str
+    title: str
+    path: str = ""  # file name relative to the corpus dir
+    issuer: str = ""
+    date: str = ""  # ISO-like: "2024-12", "2021-06-29" or "" when unknown
+    number: str = ""  # document number, e.g. 闽政〔2021〕12号
+    kind: str = ""  # 白皮书, 专项规划, 行动方案, 新闻报道, 汇编 ...
+    language: str = "zh-Hans"
+    aliases: tuple[str, ...] = ()
+    sha256: str = ""
+    title_source: str = "catalog"  # catalog | title_line | file_name
+
+    @property
+    def year(self) -> int | None:
+        head = self.date[:4]
+        return int(head) if head.isdigit() else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "DocumentInfo":
+        return _from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A citable unit: normally one paragraph, one table row or one list item.
+
+    ``text`` holds the cleaned text in the document's original characters (what
+    a user quotes). ``context`` holds search-only context (table caption and
+    column headers) that is indexed but never cited. ``start``/``end`` are the
+    character span of ``text`` in the cleaned document text.
+    """
+
+    id: str
+    doc_id: str
+    title: str
+    heading_path: tuple[str, ...]
+    kind: str
+    text: str
+    start: int
+    end: int
+    context: str = ""
+    part: str = ""  # for compilations: the title of the part this chunk belongs to
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["heading_path"] = list(self.heading_path)
+        d["doc"] = self.doc_id
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Chunk":
+        data = dict(data)
+        if "doc_id" not in data and "doc" in data:
+            data["doc_id"] = data["doc"]
+        return _from_dict(cls, data)
+
+    def search_text(self) -> str:
+        """Text indexed for retrieval: heading path, table context, then the text."""
+        parts = [" ".join(self.heading_path), self.context, self.text]
+        return "\n".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class ScoredChunk:
+    """A retrieved chunk with its fused score and per-retriever ranks/scores."""
+
+    chunk: Chunk
+    score: float
+    ranks: dict[str, int | None] = field(default_factory=dict)
+    scores: dict[str, float | None] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.chunk.to_dict()
+        d.update(score=self.score, ranks=dict(self.ranks), scores=dict(self.scores))
+        return d
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Retrieval filters; empty tuples mean "no restriction"."""
+
+    doc_ids: tuple[str, ...] = ()
+    issuers: tuple[str, ...] = ()
+    years: tuple[int, ...] = ()
+    kinds: tuple[str, ...] = ()
+
+    def is_empty(self) -> bool:
+        return not (self.doc_ids or self.issuers or self.years or self.kinds)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One numbered source of an answer, ready to paste into a memo."""
+
+    n: int
+    chunk_id: str
+    doc: str
+    title: str
+    issuer: str
+    date: str
+    heading_path: tuple[str, ...]
+    quote: str  # the supporting span, verbatim from ``text``
+    text: str  # the full chunk text
+    memo: str  # memo-ready rendering
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["heading_path"] = list(self.heading_path)
+        return d
+
+
+@dataclass(frozen=True)
+class AnswerSentence:
+    text: str
+    citations: tuple[int, ...]
+    supported: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "citations": list(self.citations), "supported": self.supported}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The result of ``rag ask``: the same shape in CLI, API and UI."""
+
+    question: str
+    answer: str
+    abstained: bool
+    mode: str
+    sentences: tuple[AnswerSentence, ...] = ()
+    citations: tuple[Citation, ...] = ()
+    retrieved: tuple[ScoredChunk, ...] = ()
+    notices: tuple[str, ...] = ()
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    id: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "question": self.question,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "mode": self.mode,
+            "sentences": [s.to_dict() for s in self.sentences],
+            "citations": [c.to_dict() for c in self.citations],
+            "retrieved": [r.chunk.id for r in self.retrieved],
+            "notices": list(self.notices),
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Evidence:
+    quote: str
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class GoldItem:
+    """One gold question (eval/gold.jsonl)."""
+
+    id: str
+    question: str
+    answer: str
+    key_facts: tuple[str, ...]
+    evidence: tuple[Evidence, ...]
+    answerable: bool
+    tags: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "GoldItem":
+        ev = tuple(
+            Evidence(quote=e["quote"], doc=e.get("doc", "")) if isinstance(e, dict) else Evidence(quote=str(e))
+            for e in data.get("evidence", [])
+        )
+        return cls(
+            id=str(data["id"]),
+            question=str(data["question"]),
+            answer=str(data.get("answer", "")),
+            key_facts=tuple(data.get("key_facts", [])),
+            evidence=ev,
+            answerable=bool(data.get("answerable", True)),
+            tags=tuple(data.get("tags", [])),
+        )
