@@ -81,6 +81,24 @@ def corpus_fingerprint(corpus_dir: Path) -> dict[str, Any]:
     return {"files": files, "hash": digest}
 
 
+# Source files whose changes change what a build writes; their hash is part of the manifest,
+# so `rag build` (and `make run`) rebuild after an upgrade of the ingestion or index code.
+_BUILD_SOURCES = ("ingest", "tokenize.py", "lexical.py", "dense.py", "retrieve.py", "tokens.py", "index.py")
+
+
+def code_fingerprint() -> str:
+    root = Path(__file__).parent
+    h = hashlib.sha256()
+    for name in _BUILD_SOURCES:
+        p = root / name
+        files = sorted(p.rglob("*.py")) if p.is_dir() else [p]
+        for f in files:
+            if f.is_file():
+                h.update(f.name.encode())
+                h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -110,6 +128,8 @@ def index_status(settings: Settings) -> tuple[str, str]:
         return "missing", f"no index at {settings.index_dir}"
     if manifest.get("format") != FORMAT or manifest.get("ingest_version") != INGEST_VERSION:
         return "stale", "index was written by another version of this program"
+    if manifest.get("code") != code_fingerprint():
+        return "stale", "ingestion or index code changed since the index was built"
     if manifest.get("settings") != _jsonable(settings.index_settings()):
         return "stale", f"index settings {manifest.get('settings')} differ from {settings.index_settings()}"
     if manifest.get("corpus", {}).get("hash") != corpus_fingerprint(settings.corpus_dir)["hash"]:
@@ -150,6 +170,7 @@ def build_index(settings: Settings, force: bool = False, progress: Progress | No
         manifest = {
             "format": FORMAT,
             "ingest_version": INGEST_VERSION,
+            "code": code_fingerprint(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "corpus": fingerprint,
             "settings": _jsonable(settings.index_settings()),

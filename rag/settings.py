@@ -33,7 +33,7 @@ class Settings:
     index_dir: Path = field(default=Path("index"), metadata=_env("RAG_INDEX_DIR"))
     data_dir: Path = field(default=Path("data"), metadata=_env("RAG_DATA_DIR"))  # feedback, exports
     # chunking
-    chunk_max_tokens: int = field(default=220, metadata=_env("RAG_CHUNK_MAX_TOKENS"))
+    chunk_max_tokens: int = field(default=400, metadata=_env("RAG_CHUNK_MAX_TOKENS"))
     chunk_min_chars: int = field(default=40, metadata=_env("RAG_CHUNK_MIN_CHARS"))
     # retrieval
     retrieval_mode: str = field(default="hybrid", metadata=_env("RAG_RETRIEVAL"))

@@ -1,0 +1,151 @@
+"""Read a corpus file into text: .txt/.md (encoding detected), .pdf, .docx, .html.
+
+Every failure is a :class:`rag.errors.DocumentError` naming the file and the reason.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from pathlib import Path
+
+from ..errors import DocumentError
+
+SUPPORTED = (".txt", ".md", ".pdf", ".docx", ".html", ".htm")
+# Encodings tried in order when there is no BOM. GB18030 is a superset of GBK/GB2312.
+_CANDIDATES = ("utf-8", "gb18030", "big5")
+
+
+def decode_bytes(data: bytes, name: str = "<bytes>") -> str:
+    """Decode text bytes: BOM first (UTF-8/16/32), then strict UTF-8, GB18030, Big5, then charset-normalizer."""
+    if not data.strip():
+        raise DocumentError(name, "the file is empty")
+    for bom, enc in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+                     (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            try:
+                return data.decode(enc)
+            except UnicodeDecodeError:
+                raise DocumentError(name, f"starts with a {enc} byte-order mark but does not decode as {enc}") from None
+    if b"\x00" in data[:4096]:
+        # UTF-16 without BOM has a NUL in every other byte; anything else with NULs is binary.
+        even, odd = data[0:4096:2].count(0), data[1:4096:2].count(0)
+        if max(even, odd) > 0.3 * min(len(data), 4096) / 2 and min(even, odd) < 0.05 * min(len(data), 4096) / 2:
+            try:
+                return data.decode("utf-16-le" if odd > even else "utf-16-be")
+            except UnicodeDecodeError:
+                pass
+        raise DocumentError(name, "looks like a binary file, not text (contains NUL bytes)")
+    for enc in _CANDIDATES:
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        if enc != "utf-8" and not _mostly_cjk_or_ascii(text):
+            continue
+        return text
+    try:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data).best()
+    except Exception:  # pragma: no cover - defensive
+        best = None
+    if best is not None and best.encoding:
+        return str(best)
+    raise DocumentError(name, "could not detect the text encoding (tried UTF-8, GB18030/GBK, Big5)")
+
+
+def _mostly_cjk_or_ascii(text: str) -> bool:
+    sample = text[:4000]
+    if not sample:
+        return True
+    ok = sum(1 for c in sample if c.isascii() or "\u4e00" <= c <= "\u9fff" or "\u3000" <= c <= "\u303f" or "\uff00" <= c <= "\uffef")
+    return ok / len(sample) > 0.9
+
+
+def _read_pdf(path: Path) -> str:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(str(path))
+        if reader.is_encrypted:
+            raise DocumentError(str(path.name), "the PDF is encrypted")
+        pages = [(p.extract_text() or "") for p in reader.pages]
+    except (PdfReadError, OSError, ValueError, KeyError) as e:
+        raise DocumentError(path.name, f"not a readable PDF ({e})") from None
+    text = "\n".join(pages)
+    if not text.strip():
+        raise DocumentError(path.name, "the PDF has no extractable text (scanned image?)")
+    return text
+
+
+def _read_docx(path: Path) -> str:
+    import zipfile
+
+    from docx import Document
+
+    try:
+        doc = Document(str(path))
+    except (zipfile.BadZipFile, KeyError, ValueError) as e:
+        raise DocumentError(path.name, f"not a readable .docx file ({e})") from None
+    out: list[str] = []
+    body = doc.element.body
+    for child in body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            out.append("".join(t.text or "" for t in child.iter() if t.tag.endswith("}t")))
+        elif tag == "tbl":
+            out.append("")
+            for row in child.iter():
+                if row.tag.endswith("}tr"):
+                    cells = []
+                    for cell in row:
+                        if cell.tag.endswith("}tc"):
+                            cells.append("".join(t.text or "" for t in cell.iter() if t.tag.endswith("}t")).strip())
+                    out.append("\t".join(cells) + ("\t" if len(cells) < 3 else ""))
+            out.append("")
+    return "\n".join(out)
+
+
+def _read_html(data: bytes, name: str) -> str:
+    from bs4 import BeautifulSoup
+
+    text = decode_bytes(data, name)
+    soup = BeautifulSoup(text, "lxml")
+    for tag in soup(["script", "style", "noscript", "nav", "header", "footer"]):
+        tag.decompose()
+    lines: list[str] = []
+    for tr in soup.find_all("tr"):
+        cells = [c.get_text(" ", strip=True) for c in tr.find_all(["td", "th"])]
+        tr.replace_with(soup.new_string("\n" + "\t".join(cells) + "\n"))
+    for block in soup.find_all(["p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "br", "section", "article"]):
+        block.insert_after(soup.new_string("\n"))
+    raw = soup.get_text()
+    for ln in raw.split("\n"):
+        lines.append(ln.strip() if "\t" not in ln else ln)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+
+
+def read_document(path: Path) -> str:
+    """Text of one corpus file; DocumentError for empty, binary, unreadable or unsupported files."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        raise DocumentError(path.name, f"unsupported file type {suffix or '(none)'}; supported: {', '.join(SUPPORTED)}")
+    try:
+        if suffix == ".pdf":
+            text = _read_pdf(path)
+        elif suffix == ".docx":
+            text = _read_docx(path)
+        else:
+            data = path.read_bytes()
+            text = _read_html(data, path.name) if suffix in (".html", ".htm") else decode_bytes(data, path.name)
+    except DocumentError as e:
+        raise DocumentError(path.name, e.reason) from None
+    except OSError as e:
+        raise DocumentError(path.name, f"cannot be read ({e.strerror or e})") from None
+    if not text.strip():
+        raise DocumentError(path.name, "the file has no text")
+    if suffix == ".md":
+        text = re.sub(r"^#{1,6}\s*", "", text, flags=re.M)
+    return text
