@@ -239,7 +239,8 @@ def serve(
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        rc = app(standalone_mode=False)
+        sys.exit(rc if isinstance(rc, int) else 0)
     except RagError as e:
         _err(str(e))
         sys.exit(e.exit_code)

@@ -28,13 +28,16 @@ def decode_bytes(data: bytes, name: str = "<bytes>") -> str:
             except UnicodeDecodeError:
                 raise DocumentError(name, f"starts with a {enc} byte-order mark but does not decode as {enc}") from None
     if b"\x00" in data[:4096]:
-        # UTF-16 without BOM has a NUL in every other byte; anything else with NULs is binary.
+        # UTF-16 without a BOM has NULs in the high bytes of ASCII characters; anything else
+        # with NULs is binary.
         even, odd = data[0:4096:2].count(0), data[1:4096:2].count(0)
-        if max(even, odd) > 0.3 * min(len(data), 4096) / 2 and min(even, odd) < 0.05 * min(len(data), 4096) / 2:
+        for enc in (("utf-16-le", "utf-16-be") if odd >= even else ("utf-16-be", "utf-16-le")):
             try:
-                return data.decode("utf-16-le" if odd > even else "utf-16-be")
+                text = data.decode(enc)
             except UnicodeDecodeError:
-                pass
+                continue
+            if _mostly_cjk_or_ascii(text) and "\x00" not in text:
+                return text
         raise DocumentError(name, "looks like a binary file, not text (contains NUL bytes)")
     for enc in _CANDIDATES:
         try:
@@ -50,7 +53,9 @@ def decode_bytes(data: bytes, name: str = "<bytes>") -> str:
         best = from_bytes(data).best()
     except Exception:  # pragma: no cover - defensive
         best = None
-    if best is not None and best.encoding:
+    # A guess is accepted only when the result reads as Chinese or plain text; a Western
+    # code page "decoding" GBK bytes would produce mojibake.
+    if best is not None and best.encoding and _mostly_cjk_or_ascii(str(best)):
         return str(best)
     raise DocumentError(name, "could not detect the text encoding (tried UTF-8, GB18030/GBK, Big5)")
 
@@ -81,14 +86,12 @@ def _read_pdf(path: Path) -> str:
 
 
 def _read_docx(path: Path) -> str:
-    import zipfile
-
     from docx import Document
 
     try:
         doc = Document(str(path))
-    except (zipfile.BadZipFile, KeyError, ValueError) as e:
-        raise DocumentError(path.name, f"not a readable .docx file ({e})") from None
+    except Exception as e:  # python-docx raises several unrelated types for broken packages
+        raise DocumentError(path.name, f"not a readable .docx file ({type(e).__name__})") from None
     out: list[str] = []
     body = doc.element.body
     for child in body.iterchildren():

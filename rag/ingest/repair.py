@@ -193,7 +193,11 @@ def fix_spacing(line: str) -> str:
     """
     def drop(m: re.Match[str]) -> str:
         before, after = line[m.start() - 1], line[m.end()] if m.end() < len(line) else ""
-        return m.group(0) if before.isdigit() and after.isdigit() else ""
+        if before.isdigit() and after.isdigit():
+            return m.group(0)
+        if re.search(r"(?:表|专栏|附件|图)\s*\d+$", line[: m.start()]):
+            return m.group(0)  # keep "表4 部分县域…" readable
+        return ""
 
     return _SPACE_BETWEEN.sub(drop, line)
 

@@ -210,6 +210,18 @@ _ROW_START = re.compile(r"^(\d{1,3})(?:\s|$)")
 _SHORT_LABEL = re.compile(r"^[\u4e00-\u9fff]{1,2}$")
 
 
+def _join_wrapped(pieces: list[str]) -> str:
+    """Join lines of a wrapped table cell: no space between two CJK characters, one space otherwise."""
+    out = ""
+    for p in (re.sub(r"\s+", " ", x.strip()) for x in pieces):
+        if not p:
+            continue
+        if out and not ("\u4e00" <= out[-1] <= "\u9fff" and "\u4e00" <= p[0] <= "\u9fff"):
+            out += " "
+        out += p
+    return out
+
+
 def parse_numbered_table(lines: list[str], caption: str) -> Table:
     """A table flattened by PDF extraction: a header line with 序号, then rows that start with
     their number (1, 2, 3 …) and may wrap over several lines; short labels just before a row
@@ -219,8 +231,8 @@ def parse_numbered_table(lines: list[str], caption: str) -> Table:
     pre, rest = rest[:first], rest[first:]
     # terminators: last token of rows that fit on one line (e.g. 预期性)
     terminators = {ln.split()[-1] for ln in rest if _ROW_START.match(ln) and len(ln.split()) >= 3}
-    labels_pre = [ln for ln in pre if _SHORT_LABEL.match(ln) and ln not in terminators]
-    header_extra = " ".join(ln for ln in pre if ln not in labels_pre)
+    labels_pre = [ln for ln in pre if _SHORT_LABEL.match(ln) and ln not in terminators][-2:]
+    header_extra = _join_wrapped([ln for ln in pre if ln not in labels_pre])
     rows: list[list[str]] = []
     groups: list[str] = []
     group = "".join(labels_pre[-2:]) if labels_pre else ""
@@ -234,7 +246,7 @@ def parse_numbered_table(lines: list[str], caption: str) -> Table:
                 group = "".join(pending)
                 pending = []
             if cur is not None:
-                rows.append([re.sub(r"\s+", " ", " ".join(cur))])
+                rows.append([_join_wrapped(cur)])
             cur = [ln]
             groups.append(group)
             expected += 1
@@ -248,8 +260,8 @@ def parse_numbered_table(lines: list[str], caption: str) -> Table:
         if cur is not None:
             cur.append(ln)
     if cur is not None:
-        rows.append([re.sub(r"\s+", " ", " ".join(cur + pending))])
-    t = Table(caption, [fix_spacing(f"{header} {header_extra}".strip())], rows, [f"分类：{g}" if g else "" for g in groups])
+        rows.append([_join_wrapped(cur + pending)])
+    t = Table(caption, [_join_wrapped([header, header_extra])], rows, [f"分类：{g}" if g else "" for g in groups])
     return t
 
 
@@ -307,7 +319,7 @@ class Parser:
                 k = i + 1
                 while k < n and not lines[k].strip():
                     k += 1
-                if k < n and "序号" in lines[k]:
+                if k < n and "序号" in lines[k] and "\t" not in lines[k]:
                     j = k
                     body = []
                     while j < n:
