@@ -1,0 +1,37 @@
+"""Answers with verified, memo-ready citations.
+
+``make_answerer(mode, settings)`` returns an :class:`Answerer`:
+
+- ``extractive`` (default): verbatim sentences of the retrieved chunks; no model, no network.
+- ``llm``: any chat model behind an OpenAI-compatible endpoint (RAG_LLM_BASE_URL, RAG_LLM_MODEL,
+  RAG_LLM_API_KEY); falls back to the extractive answer, with a notice, when the endpoint fails.
+
+Both verify every sentence against the chunks it cites (:mod:`rag.answer.verify`).
+"""
+
+from __future__ import annotations
+
+from ..errors import ConfigError
+from ..settings import ANSWER_MODES, Settings
+from .base import Answerer, Draft, verify_draft
+from .extractive import ExtractiveAnswerer
+
+__all__ = ["Answerer", "Draft", "ExtractiveAnswerer", "make_answerer", "verify_draft"]
+
+
+def make_answerer(mode: str, settings: Settings) -> Answerer:
+    """The answerer for ``mode``; ConfigError for an unknown mode or an unconfigured LLM."""
+    if mode == "extractive":
+        return ExtractiveAnswerer()
+    if mode == "llm":
+        if not settings.llm_configured:
+            missing = [n for n, v in (("RAG_LLM_BASE_URL", settings.llm_base_url), ("RAG_LLM_MODEL", settings.llm_model)) if not v]
+            raise ConfigError(
+                f"--mode llm needs an OpenAI-compatible endpoint: set {' and '.join(missing)} "
+                "(e.g. RAG_LLM_BASE_URL=http://localhost:11434/v1 RAG_LLM_MODEL=qwen2.5:7b; "
+                "RAG_LLM_API_KEY if the endpoint wants one)"
+            )
+        from .llm import LLMAnswerer
+
+        return LLMAnswerer(settings)
+    raise ConfigError(f"answer mode {mode!r} is not valid; choose one of {', '.join(ANSWER_MODES)}")

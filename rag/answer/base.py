@@ -1,0 +1,165 @@
+"""The answerer role and the steps every mode shares: compose a draft, then verify it.
+
+An answerer *composes* a :class:`Draft` (sentences with ``[n]`` ids into the
+numbered sources it was given), and :func:`verify_draft` turns the draft into the
+final :class:`~rag.types.Answer`: unknown ids removed and reported, every sentence
+checked against its cited chunks, unsupported sentences flagged (shown without a
+citation), citations renumbered 1..m in order of use and rendered for memos.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from ..types import Answer, AnswerSentence, Chunk, Citation, DocumentInfo, ScoredChunk
+from .citations import best_span, make_citation, quote_span
+from .verify import CitedSentence, verify_sentences
+
+ABSTAIN_PREFIX = "文件中未找到"
+UNVERIFIED_MARK = "〔未核实〕"
+
+
+@runtime_checkable
+class Answerer(Protocol):
+    """Turns a question and its retrieved chunks into a verified, cited answer."""
+
+    mode: str
+
+    def stream(
+        self, question: str, retrieved: Sequence[ScoredChunk], documents: Mapping[str, DocumentInfo]
+    ) -> Iterator[str | Answer]:
+        """Yield text deltas, then the final verified :class:`Answer` as the last item."""
+        ...
+
+    def answer(
+        self, question: str, retrieved: Sequence[ScoredChunk], documents: Mapping[str, DocumentInfo]
+    ) -> Answer: ...
+
+
+@dataclass
+class Draft:
+    """What composing produced, before verification.
+
+    ``sources`` maps the ids used in ``sentences`` to chunks. ``spans`` optionally
+    gives, per sentence index, the exact character span in each cited chunk
+    (extractive mode knows it; for model output it is searched for).
+    For an abstention, ``sentences`` is empty and ``closest`` lists the nearest chunks.
+    """
+
+    question: str
+    mode: str
+    sentences: list[CitedSentence]
+    sources: dict[int, Chunk]
+    retrieved: tuple[ScoredChunk, ...]
+    abstained: bool = False
+    abstain_reason: str = ""
+    closest: list[Chunk] = field(default_factory=list)
+    spans: dict[int, dict[int, tuple[int, int]]] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+    separators: list[str] = field(default_factory=list)  # text put before each sentence ("" or "\n")
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def verify_draft(draft: Draft, documents: Mapping[str, DocumentInfo]) -> Answer:
+    """Verify a draft and build the final Answer (see module docstring)."""
+    notices = list(draft.notices)
+    if draft.abstained:
+        return _abstained_answer(draft, documents, notices)
+    verified = verify_sentences(draft.sentences, draft.sources)
+    if verified.unknown_ids:
+        ids = "、".join(f"[{n}]" for n in verified.unknown_ids)
+        notices.append(f"回答引用了不存在的来源编号 {ids}，已删除。")
+    renumber: dict[int, int] = {}
+    quote_spans: dict[int, list[tuple[int, int]]] = {}
+    final: list[AnswerSentence] = []
+    pieces: list[str] = []
+    for i, (s, check) in enumerate(zip(verified.sentences, verified.checks)):
+        sep = draft.separators[i] if i < len(draft.separators) and pieces else ""
+        if not s.supported:
+            final.append(AnswerSentence(s.text, (), False))
+            pieces.append(sep + s.text + UNVERIFIED_MARK)
+            why = f"（未见于引文的数字：{'、'.join(check.missing_facts)}）" if check.missing_facts else ""
+            if not s.citations:
+                why = "（没有有效的来源编号）"
+            notices.append(f"第{i + 1}句未能在所引段落中核实{why}，已标注为未核实。")
+            continue
+        new_ids = []
+        for old in s.citations:
+            if old not in renumber:
+                renumber[old] = len(renumber) + 1
+            new_ids.append(renumber[old])
+            chunk = draft.sources[old]
+            span = draft.spans.get(i, {}).get(old)
+            if span is None:
+                b = best_span(s.text, chunk.text)
+                span = (b.start, b.end)
+            quote_spans.setdefault(old, []).append(span)
+        final.append(AnswerSentence(s.text, tuple(new_ids), True))
+        pieces.append(sep + s.text + "".join(f"[{n}]" for n in new_ids))
+    citations = tuple(
+        make_citation(new, draft.sources[old], documents, quote_span(draft.sources[old].text, quote_spans[old]))
+        for old, new in sorted(renumber.items(), key=lambda kv: kv[1])
+    )
+    if not any(s.supported for s in final):
+        # Nothing verifiable: answer as an abstention instead of showing unsourced text.
+        notices.append("回答中没有能在来源中核实的句子。")
+        closest = [sc.chunk for sc in draft.retrieved[:3]]
+        return _abstained_answer(
+            Draft(draft.question, draft.mode, [], {}, draft.retrieved, True, draft.abstain_reason, closest,
+                  timings_ms=draft.timings_ms),
+            documents, notices,
+        )
+    return Answer(
+        question=draft.question,
+        answer="".join(pieces),
+        abstained=False,
+        mode=draft.mode,
+        sentences=tuple(final),
+        citations=citations,
+        retrieved=draft.retrieved,
+        notices=tuple(notices),
+        timings_ms=dict(draft.timings_ms),
+    )
+
+
+def abstain_text(question: str, reason: str = "") -> str:
+    what = reason or f"能回答“{question.strip()}”的内容"
+    return f"{ABSTAIN_PREFIX}{what}。以下是最接近的段落，仅供参考。"
+
+
+def _abstained_answer(draft: Draft, documents: Mapping[str, DocumentInfo], notices: list[str]) -> Answer:
+    citations: list[Citation] = []
+    for n, chunk in enumerate(draft.closest, 1):
+        citations.append(make_citation(n, chunk, documents, chunk.text))
+    if citations:
+        notices.append("未能作答；所列来源为最接近的段落，不是答案的出处。")
+    return Answer(
+        question=draft.question,
+        answer=abstain_text(draft.question, draft.abstain_reason),
+        abstained=True,
+        mode=draft.mode,
+        sentences=(),
+        citations=tuple(citations),
+        retrieved=draft.retrieved,
+        notices=tuple(notices),
+        timings_ms=dict(draft.timings_ms),
+    )
+
+
+class BaseAnswerer:
+    """Shared ``answer``: consume ``stream`` and return its final Answer."""
+
+    mode = ""
+
+    def stream(self, question, retrieved, documents) -> Iterator[str | Answer]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def answer(self, question: str, retrieved: Sequence[ScoredChunk], documents: Mapping[str, DocumentInfo]) -> Answer:
+        final = None
+        for item in self.stream(question, retrieved, documents):
+            if isinstance(item, Answer):
+                final = item
+        assert final is not None, "stream() must end with an Answer"
+        return final

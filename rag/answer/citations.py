@@ -1,0 +1,88 @@
+"""Citations: the supporting span of a chunk and its memo-ready rendering.
+
+Memo form (one line, ready to paste):
+
+    《福建省县域重点产业链发展白皮书（2024）》（福建省工业和信息化厅，2024年12月）“二、…… › （三）……”：“原文……”
+
+For a compilation, the part's title follows the book title: 《汇编》之《部分》.
+Issuer and date are left out when the catalog does not know them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from ..types import Chunk, Citation, DocumentInfo
+from .sentences import Span, split_sentences
+from .verify import bigrams
+from ..textnorm import match_key
+
+HEADING_SEP = " › "
+
+
+def format_date(date: str) -> str:
+    """"2024-12" -> 2024年12月, "2021-06-29" -> 2021年6月29日, "2024" -> 2024年; other text unchanged."""
+    parts = date.strip().split("-")
+    if not parts[0].isdigit():
+        return date.strip()
+    units = ("年", "月", "日")
+    return "".join(f"{int(p) if i else p}{units[i]}" for i, p in enumerate(parts[:3]) if p.isdigit())
+
+
+def source_label(chunk: Chunk, doc: DocumentInfo | None) -> str:
+    """《title》（issuer，date） — the document part of a memo citation."""
+    title = doc.title if doc else chunk.title
+    label = f"《{title}》"
+    if chunk.part and chunk.part != title:
+        label += f"之《{chunk.part}》"
+    meta = [x for x in ((doc.issuer if doc else ""), format_date(doc.date if doc else "")) if x]
+    if meta:
+        label += f"（{'，'.join(meta)}）"
+    return label
+
+
+def memo_line(chunk: Chunk, doc: DocumentInfo | None, quote: str) -> str:
+    """The memo-ready rendering of one citation."""
+    heading = HEADING_SEP.join(chunk.heading_path)
+    where = f"“{heading}”" if heading else ""
+    return f"{source_label(chunk, doc)}{where}：“{quote}”"
+
+
+def quote_span(chunk_text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """The verbatim text from the first span's start to the last span's end."""
+    spans = list(spans)
+    if not spans:
+        return chunk_text
+    return chunk_text[min(s for s, _ in spans) : max(e for _, e in spans)]
+
+
+def best_span(sentence: str, chunk_text: str) -> Span:
+    """The sentence (or clause) of ``chunk_text`` that best supports ``sentence``."""
+    want = bigrams(match_key(sentence))
+    best, best_score = None, -1.0
+    for clauses in (False, True):
+        for span in split_sentences(chunk_text, clauses=clauses):
+            have = bigrams(match_key(span.text))
+            if not have:
+                continue
+            # recall of the answer sentence, lightly penalising long spans
+            score = len(want & have) / max(len(want), 1) - 0.001 * len(span.text)
+            if score > best_score:
+                best, best_score = span, score
+    return best or Span(chunk_text, 0, len(chunk_text))
+
+
+def make_citation(n: int, chunk: Chunk, documents: Mapping[str, DocumentInfo], quote: str) -> Citation:
+    doc = documents.get(chunk.doc_id)
+    return Citation(
+        n=n,
+        chunk_id=chunk.id,
+        doc=chunk.doc_id,
+        title=doc.title if doc else chunk.title,
+        issuer=doc.issuer if doc else "",
+        date=doc.date if doc else "",
+        heading_path=tuple(chunk.heading_path),
+        quote=quote,
+        text=chunk.text,
+        memo=memo_line(chunk, doc, quote),
+    )

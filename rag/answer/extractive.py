@@ -1,0 +1,402 @@
+"""Extractive answers: verbatim sentences of the retrieved chunks, each cited. No model, no network.
+
+How an answer is composed (per sub-question; "A？B？" is answered part by part):
+
+1. Question terms: jieba words of the question minus function/question words, each weighted by
+   jieba's general-Chinese IDF (so 试点县 outweighs 支持). Place and person names, organisations
+   and numbers/years are *anchors*: a passage that lacks one does not answer the question.
+2. Answer type: 多少/几/多大/比例 ... asks for a number, 何时/哪天/日期 for a date; a sentence that
+   lacks one cannot be the whole answer.
+3. Candidates: the sentences (clauses at ；) of the top retrieved chunks; a table row or list item
+   is one unit. Score = weighted share of question terms in the sentence, plus a little for terms
+   only in its heading path, title or table header, times a mild retrieval-rank prior.
+4. Abstention: a chunk *qualifies* when it holds every anchor, covers at least ``COVER_MIN`` of the
+   question's term weight (text + headings) and, for number/date questions, has such a sentence.
+   No qualifying chunk -> "文件中未找到……" with the closest passages.
+5. Selection: the best sentences of qualifying chunks above a share of the best score, near-duplicates
+   removed (character-bigram overlap, across simplified/traditional), within a length budget that
+   list questions get more of; "分别/各/对比" questions take the best sentence of each document.
+6. Order: grouped by document, in document order within each group.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ..textnorm import match_key, search_form
+from ..types import Answer, Chunk, DocumentInfo, ScoredChunk
+from .base import BaseAnswerer, Draft, verify_draft
+from .sentences import split_sentences
+from .verify import CitedSentence, bigrams
+
+# Tunables (see module docstring). Tuned on the non-heldout part of eval/gold.jsonl.
+MAX_CHUNKS = 10  # how many retrieved chunks are read
+COVER_MIN = 0.6  # share of question-term weight a chunk must cover to count as answering
+KEEP_RATIO = 0.7  # a sentence is kept if its score is at least this share of the best score
+KEEP_RATIO_LIST = 0.5
+CROSS_RATIO = 0.5  # "分别/各" questions: each document whose best sentence reaches this share of the best
+BUDGET = 200  # answer characters for a plain question ...
+BUDGET_LIST = 400  # ... and for a list / multi-part question
+REDUNDANT = 0.6  # bigram overlap (of the shorter sentence) that marks a near-duplicate
+CONTEXT_WEIGHT = 0.3  # credit for a term found only in headings/title/table header
+RANK_DECAY = 0.03  # score x (1 - RANK_DECAY * rank)
+LEAD_IN_MAX = 25  # list questions: a picked sentence this short is a lead-in; its followers come too
+UNIT_MAX = 80  # a list item up to this long is one unit; longer ones are split into sentences
+
+# Question words the shared stopword list (rag.tokenize.STOPWORDS) does not hold.
+QUESTION_WORDS = frozenset("怎么办 不够 怎样 谁 多大 多高 多长 哪天 何时 一共 总共 大概 大约 指 提 提了 说 到底 情况".split())
+ANCHOR_FLAGS = {"ns", "nr", "nt", "nz", "nrt", "nrfg"}  # jieba POS: place, person, organisation, proper noun
+_NUMERIC_Q = re.compile(r"多少|多大|多高|多长|多快|比例|比重|占比|几(?![乎])|百分之")
+_DATE_Q = re.compile(r"哪天|哪一天|何时|什么时候|日期|哪年|哪一年|截止|有效期")
+_LIST_Q = re.compile(r"哪些|哪几|哪六|哪十|有什么|包括|包含|分别|各|列举|主要|怎么|如何|什么要求|什么政策|什么目标")
+_CROSS_Q = re.compile(r"分别|各自|各提|对比|比较|异同|说法|和.{0,12}(?:对|在)")
+_HAS_NUMBER = re.compile(r"[0-9０-９]|[一二两三四五六七八九十百千万亿]+\s*[个条家项年元倍名亩批类位%％]")
+_HAS_DATE = re.compile(r"[0-9０-９]{4}\s*年|[0-9０-９]{1,2}\s*月|年底|月底")
+_QUOTED = re.compile(r"[“\"「『‘]([^”\"」』’]{2,20})[”\"」』’]")
+_ENUM = re.compile(r"[、；;]")
+_SUBQ = re.compile(r"(?<=[？?])")
+_DIGITS = re.compile(r"\d")
+
+
+@functools.lru_cache(maxsize=1)
+def _idf() -> tuple[dict[str, float], float]:
+    import jieba.analyse
+
+    from ..tokenize import _tokenizer
+
+    _tokenizer()  # initialise jieba once, quietly, thread-safely
+    t = jieba.analyse.default_tfidf
+    return t.idf_freq, t.median_idf
+
+
+@dataclass(frozen=True)
+class Term:
+    key: str  # match_key form
+    weight: float
+    anchor: bool
+
+
+@dataclass
+class QuestionInfo:
+    text: str
+    terms: list[Term]
+    numeric: bool
+    date: bool
+    is_list: bool
+    cross: bool
+
+    @property
+    def total(self) -> float:
+        return sum(t.weight for t in self.terms) or 1.0
+
+
+def analyse_question(question: str) -> QuestionInfo:
+    """Weighted key terms and the answer type of a (sub-)question."""
+    import jieba.posseg as pseg
+
+    from ..tokenize import STOPWORDS, _tokenizer
+
+    _tokenizer()
+    idf, median = _idf()
+    q = search_form(question)
+    terms: dict[str, Term] = {}
+    for phrase in _QUOTED.findall(q):  # a quoted name (“六个一”, “5315”工程) must be matched whole
+        key = match_key(phrase)
+        if len(key) >= 2:
+            terms[key] = Term(key, max(idf.get(phrase, median), median), True)
+    words = _join_single_chars([(w.word.strip(), w.flag) for w in pseg.lcut(q)], STOPWORDS)
+    for i, (word, flag) in enumerate(words):
+        key = match_key(word)
+        if not key or word in STOPWORDS or word in QUESTION_WORDS:
+            continue
+        if any(key in k for k in terms):  # part of a quoted phrase
+            continue
+        if key.isdigit():  # 2030 + 年 -> "2030年"; numbers are anchors
+            nxt = words[i + 1][0] if i + 1 < len(words) else ""
+            if nxt in ("年", "月", "日", "条", "个", "家", "项", "万", "亿", "强", "%"):
+                key += nxt
+            terms[key] = Term(key, median, True)
+            continue
+        if len(key) < 2:
+            continue
+        weight = idf.get(word, median)
+        terms[key] = Term(key, weight, flag in ANCHOR_FLAGS and not _DIGITS.search(key))
+    numeric = bool(_NUMERIC_Q.search(q)) and not re.search(r"哪几(?![年])", q)
+    return QuestionInfo(
+        text=question,
+        terms=list(terms.values()),
+        numeric=numeric,
+        date=bool(_DATE_Q.search(q)),
+        is_list=bool(_LIST_Q.search(q)),
+        cross=bool(_CROSS_Q.search(q)),
+    )
+
+
+def _join_single_chars(words: list[tuple[str, str]], stop: frozenset[str]) -> list[tuple[str, str]]:
+    """Join runs of single CJK characters jieba left apart (用/林/指标 -> 用林): they name one thing."""
+    out: list[tuple[str, str]] = []
+    run = ""
+    for word, flag in words + [("", "x")]:
+        if len(word) == 1 and "\u4e00" <= word <= "\u9fff" and word not in stop and word not in QUESTION_WORDS:
+            run += word
+            continue
+        if len(run) >= 2:
+            out.append((run, "n"))
+        run = ""
+        if word:
+            out.append((word, flag))
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def _number_pattern(key: str) -> re.Pattern:
+    return re.compile(rf"(?<![0-9.]){re.escape(key)}" + (r"(?![0-9.])" if key[-1].isdigit() else ""))
+
+
+def credit(term: Term, key: str) -> float:
+    """1 when the term occurs; for a long term, partial credit for most of its bigrams."""
+    if term.key[0].isdigit():  # 5 must not match inside 2025
+        return 1.0 if _number_pattern(term.key).search(key) else 0.0
+    if term.key in key:
+        return 1.0
+    if term.anchor or len(term.key) < 3:
+        return 0.0
+    grams = bigrams(term.key)
+    share = sum(1 for g in grams if g in key) / len(grams)
+    return 0.6 * share if share >= 0.5 else 0.0
+
+
+@dataclass
+class Candidate:
+    chunk: Chunk
+    rank: int
+    start: int
+    end: int
+    text: str
+    key: str
+    score: float = 0.0
+    has_number: bool = False
+    has_date: bool = False
+
+
+@dataclass
+class ChunkView:
+    """A retrieved chunk prepared for scoring: its keys and candidate sentences."""
+
+    chunk: Chunk
+    rank: int
+    key: str
+    context_key: str
+    candidates: list[Candidate] = field(default_factory=list)
+
+
+def _context(chunk: Chunk, doc: DocumentInfo | None) -> str:
+    parts = [doc.title if doc else chunk.title, chunk.part, " ".join(chunk.heading_path), chunk.context]
+    if doc:
+        parts += [doc.issuer, doc.date.replace("-", "年")]
+    return match_key(" ".join(p for p in parts if p))
+
+
+def chunk_views(retrieved: Sequence[ScoredChunk], documents: Mapping[str, DocumentInfo]) -> list[ChunkView]:
+    views = []
+    for rank, sc in enumerate(retrieved[:MAX_CHUNKS]):
+        c = sc.chunk
+        view = ChunkView(c, rank, match_key(c.text), _context(c, documents.get(c.doc_id)))
+        if c.kind == "heading":
+            spans = []
+        elif c.kind == "table_row" or (c.kind == "list_item" and len(c.text) <= UNIT_MAX):
+            spans = [(0, len(c.text), c.text)]
+        else:
+            spans = [(s.start, s.end, s.text) for s in split_sentences(c.text, clauses=True, min_chars=10)]
+        for start, end, text in spans:
+            view.candidates.append(
+                Candidate(c, rank, start, end, text, match_key(text),
+                          has_number=bool(_HAS_NUMBER.search(text)), has_date=bool(_HAS_DATE.search(text)))
+            )
+        views.append(view)
+    return views
+
+
+def _coverage(q: QuestionInfo, key: str, context_key: str) -> tuple[float, bool]:
+    """(weighted term coverage of key+context, all anchors present)."""
+    got, anchors_ok = 0.0, True
+    for t in q.terms:
+        c = max(credit(t, key), credit(t, context_key))
+        got += t.weight * c
+        if t.anchor and c < 1.0:
+            anchors_ok = False
+    return got / q.total, anchors_ok
+
+
+def _score(q: QuestionInfo, cand: Candidate, view: ChunkView) -> float:
+    got = 0.0
+    for t in q.terms:
+        c = credit(t, cand.key)
+        if c < 1.0:
+            c = max(c, CONTEXT_WEIGHT * credit(t, view.context_key))
+        got += t.weight * c
+    score = got / q.total * (1 - RANK_DECAY * view.rank)
+    if q.numeric and not cand.has_number:
+        score *= 0.6
+    if q.date and not cand.has_date:
+        score *= 0.6
+    if q.is_list and len(_ENUM.findall(cand.text)) < 2:  # a list question wants an enumeration
+        score *= 0.85
+    return score
+
+
+def _eligible(q: QuestionInfo, cand: Candidate, prev_key: str, view: ChunkView) -> bool:
+    """Can this sentence carry the answer: right type, and every anchor in it, just before it or in its headings?"""
+    if (q.numeric and not cand.has_number) or (q.date and not cand.has_date):
+        return False
+    around = cand.key + prev_key + view.context_key
+    anchors = [credit(t, around) == 1.0 for t in q.terms if t.anchor]
+    # In a "分别/和" question each anchor may belong to another document: one is enough.
+    return (any(anchors) if q.cross else all(anchors)) if anchors else True
+
+
+@dataclass
+class SubAnswer:
+    question: QuestionInfo
+    picked: list[Candidate]
+    missing: list[str]  # term keys not found anywhere (for the abstention message)
+
+
+def answer_part(q: QuestionInfo, views: list[ChunkView]) -> SubAnswer:
+    """Pick the sentences that answer one sub-question, or none (abstain)."""
+    if not q.terms:
+        return SubAnswer(q, [], [])
+    qualified: list[ChunkView] = []
+    for v in views:
+        cov, anchors_ok = _coverage(q, v.key, v.context_key)
+        eligible = any(
+            _eligible(q, c, v.candidates[i - 1].key if i else "", v) for i, c in enumerate(v.candidates)
+        )
+        if (anchors_ok or q.cross) and eligible and cov >= COVER_MIN:
+            qualified.append(v)
+    if not qualified:
+        everywhere = " ".join(v.key + v.context_key for v in views)
+        missing = [t.key for t in q.terms if credit(t, everywhere) < 1.0]
+        return SubAnswer(q, [], missing)
+    for v in qualified:
+        for c in v.candidates:
+            c.score = _score(q, c, v)
+    best = max((c.score for v in qualified for c in v.candidates), default=0.0)
+    if best <= 0:
+        return SubAnswer(q, [], [])
+    # Chunks best-first; within a chunk, its strongest (then shortest) sentences first. A chunk is
+    # read to the end before the next one, so the answer stays with the passage that answers best.
+    qualified.sort(key=lambda v: -max((c.score for c in v.candidates), default=0.0))
+    floor = (KEEP_RATIO_LIST if q.is_list else KEEP_RATIO) * best
+    budget = BUDGET_LIST if (q.is_list or q.cross) else BUDGET
+    picked: list[Candidate] = []
+    if q.cross:  # the best sentence of each document first
+        seen_docs: set[str] = set()
+        for v in qualified:
+            top = max(v.candidates, key=lambda c: c.score, default=None)
+            if top and v.chunk.doc_id not in seen_docs and top.score >= CROSS_RATIO * best:
+                seen_docs.add(v.chunk.doc_id)
+                picked.append(top)
+    used = sum(len(c.text) for c in picked)
+    for v in qualified:
+        for c in sorted(v.candidates, key=lambda c: (-c.score, len(c.text))):
+            if c.score < floor or c in picked:
+                continue
+            if picked and used + len(c.text) > budget:
+                continue
+            if any(_redundant(c, p) for p in picked):
+                continue
+            picked.append(c)
+            used += len(c.text)
+    if q.is_list:  # a lead-in ("培育规模超5000亿产业集群。", "……如下：") is followed by its items
+        by_chunk = {v.chunk.id: v for v in qualified}
+        for c in list(picked):
+            if not (c.text.rstrip()[-1:] in "：:" or len(c.text) < LEAD_IN_MAX):
+                continue
+            following = by_chunk[c.chunk.id].candidates
+            for nxt in following[following.index(c) + 1 :]:
+                if nxt in picked:
+                    continue
+                if used + len(nxt.text) > budget:
+                    break
+                picked.append(nxt)
+                used += len(nxt.text)
+    return SubAnswer(q, picked, [])
+
+
+def _redundant(a: Candidate, b: Candidate) -> bool:
+    ga, gb = bigrams(a.key), bigrams(b.key)
+    if not ga or not gb:
+        return False
+    return len(ga & gb) / min(len(ga), len(gb)) >= REDUNDANT
+
+
+def split_question(question: str) -> list[str]:
+    parts = [p.strip() for p in _SUBQ.split(question) if p.strip()]
+    return parts if len(parts) > 1 else [question]
+
+
+class ExtractiveAnswerer(BaseAnswerer):
+    """Verbatim, cited sentences from the retrieved chunks (see module docstring)."""
+
+    mode = "extractive"
+
+    def compose(self, question: str, retrieved: Sequence[ScoredChunk], documents: Mapping[str, DocumentInfo]) -> Draft:
+        t0 = time.perf_counter()
+        views = chunk_views(retrieved, documents)
+        whole = analyse_question(question)
+        parts = [analyse_question(p) for p in split_question(question)]
+        subs = [answer_part(q, views) for q in parts]
+        notices: list[str] = []
+        if len(subs) > 1:
+            answered = [s for s in subs if s.picked]
+            for s in subs:
+                if not s.picked:
+                    notices.append(f"文件中未找到“{s.question.text}”的答案。")
+            if not answered:
+                subs = [answer_part(whole, views)]
+        picked: list[Candidate] = []
+        for s in subs:
+            for c in s.picked:
+                if not any(_redundant(c, p) for p in picked):
+                    picked.append(c)
+        timings = {"compose": (time.perf_counter() - t0) * 1000}
+        if not picked:
+            missing = [m for s in subs for m in s.missing]
+            anchors = [t.key for s in subs for t in s.question.terms if t.anchor and t.key in missing]
+            shown = anchors or missing[:3]
+            reason = f"关于{'、'.join(f'“{m}”' for m in shown)}的内容" if shown else ""
+            closest = [v.chunk for v in views[:3]]
+            return Draft(question, self.mode, [], {}, tuple(retrieved), abstained=True, abstain_reason=reason,
+                         closest=closest, notices=notices, timings_ms=timings)
+        return _draft_from(question, self.mode, picked, retrieved, notices, timings)
+
+    def stream(self, question: str, retrieved: Sequence[ScoredChunk], documents: Mapping[str, DocumentInfo]) -> Iterator[str | Answer]:
+        answer = verify_draft(self.compose(question, retrieved, documents), documents)
+        yield answer.answer
+        yield answer
+
+
+def _draft_from(question, mode, picked: list[Candidate], retrieved, notices, timings) -> Draft:
+    """Order picked sentences (by document, then position) and number their chunks."""
+    doc_order: dict[str, int] = {}
+    for c in picked:  # picked is best-first: documents appear in order of their best sentence
+        doc_order.setdefault(c.chunk.doc_id, len(doc_order))
+    ordered = sorted(picked, key=lambda c: (doc_order[c.chunk.doc_id], c.chunk.start, c.start))
+    ids: dict[str, int] = {}
+    sources: dict[int, Chunk] = {}
+    sentences, spans, seps = [], {}, []
+    prev_doc = None
+    for i, c in enumerate(ordered):
+        n = ids.setdefault(c.chunk.id, len(ids) + 1)
+        sources[n] = c.chunk
+        sentences.append(CitedSentence(c.text, (n,)))
+        spans[i] = {n: (c.start, c.end)}
+        seps.append("\n" if prev_doc is not None and c.chunk.doc_id != prev_doc else "")
+        prev_doc = c.chunk.doc_id
+    return Draft(question, mode, sentences, sources, tuple(retrieved), spans=spans, notices=notices,
+                 separators=seps, timings_ms=timings)

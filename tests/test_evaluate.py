@@ -1,0 +1,285 @@
+"""Metrics, gate and report of rag.evaluate on tiny hand-made data with exact expectations."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rag.errors import InputError
+from rag.evaluate import (
+    POLICY,
+    EvalRun,
+    Rule,
+    aggregate,
+    all_facts,
+    breakdown,
+    citation_support_rate,
+    cited_evidence_recall,
+    compare_to_baseline,
+    evidence_ranks,
+    evidence_recall_at_k,
+    find_flips,
+    flip_lines,
+    hit_at_k,
+    key_fact_recall,
+    mrr_at_k,
+    percentile,
+    question_summary,
+    read_gold,
+    reciprocal_rank_at_k,
+    render_report,
+    sentence_supported,
+)
+
+RETRIEVED = [
+    ("whitepaper-2024", "全省83个县域梳理确定县域重点产业链164条。"),
+    ("quanzhou-action-plan", "对首次认定的制造业单项冠军企业，市财政给予一次性配套50万元奖励。"),
+    ("whitepaper-2024", "省工信厅梳理试点县需求清单52项，分由省直相关部门逐项推动落实。"),
+]
+
+
+# --------------------------------------------------------------------------- retrieval metrics
+
+
+def test_evidence_ranks_respect_document_and_matching_rule():
+    evidence = [
+        ("whitepaper-2024", "试点县需求清单 52 项"),  # spaces ignored
+        ("", "“一次性配套50万元奖励”"),  # any document; punctuation ignored
+        ("quanzhou-action-plan", "梳理试点县需求清单52项"),  # right text, wrong document
+    ]
+    assert evidence_ranks(RETRIEVED, evidence) == [3, 2, None]
+
+
+def test_traditional_chunk_matches_simplified_quote():
+    retrieved = [("news-county-chain", "83個縣域(金門縣暫未列入)梳理確定縣域重點產業鏈164條")]
+    assert evidence_ranks(retrieved, [("news-county-chain", "梳理确定县域重点产业链164条")]) == [1]
+
+
+def test_hit_recall_and_reciprocal_rank_at_k():
+    ranks = [3, None, 1]
+    assert hit_at_k([3, None], 1) == 0.0
+    assert hit_at_k([3, None], 5) == 1.0
+    assert evidence_recall_at_k(ranks, 1) == pytest.approx(1 / 3)
+    assert evidence_recall_at_k(ranks, 5) == pytest.approx(2 / 3)
+    assert evidence_recall_at_k([], 5) == 0.0
+    assert reciprocal_rank_at_k([3, None], 10) == pytest.approx(1 / 3)
+    assert reciprocal_rank_at_k([12], 10) == 0.0
+    assert mrr_at_k([[3], [None], [1, 2]], 10) == pytest.approx((1 / 3 + 0 + 1) / 3)
+    assert mrr_at_k([], 10) is None
+
+
+# --------------------------------------------------------------------------- answer metrics
+
+
+def test_key_fact_recall_and_all_facts():
+    answer = "试点县共10个，包括漳浦县、安溪县。"
+    assert key_fact_recall(answer, ["10个", "漳浦县", "古田县"]) == pytest.approx(2 / 3)
+    assert all_facts(answer, ["10个", "漳浦县", "古田县"]) is False
+    assert all_facts(answer, ["10 个", "漳浦縣"]) is True  # spacing and traditional forms normalise
+    assert key_fact_recall(answer, []) is None
+    assert key_fact_recall("白皮书近3万字。", ["近3萬字"]) == 1.0
+
+
+def test_cited_evidence_recall():
+    cited = [RETRIEVED[2]]
+    evidence = [("whitepaper-2024", "试点县需求清单52项"), ("whitepaper-2024", "县域重点产业链164条")]
+    assert cited_evidence_recall(cited, evidence) == 0.5
+    assert cited_evidence_recall([], evidence) == 0.0
+    assert cited_evidence_recall(cited, []) is None
+
+
+def test_sentence_support_needs_citations_and_matching_numbers():
+    src = ["对首次认定的制造业单项冠军企业，市财政给予一次性配套50万元奖励。"]
+    assert sentence_supported("市财政给予一次性配套50万元奖励[1]。", src)
+    assert sentence_supported("首次认定的单项冠军企业，市财政一次性配套奖励50万元。", src)  # paraphrase, same facts
+    assert not sentence_supported("首次认定的单项冠军企业，市财政一次性配套奖励80万元。", src)  # invented number
+    assert not sentence_supported("市财政给予一次性配套50万元奖励。", [])  # no citation
+    assert not sentence_supported("泉州对人才团队给予住房补贴。", src)  # unrelated source
+    rate = citation_support_rate([("市财政给予一次性配套50万元奖励[1]。", src), ("泉州对人才团队给予住房补贴。", src), ("[1]", src)])
+    assert rate == 0.5  # the marker-only "sentence" is not judged
+
+
+def test_percentile_interpolates():
+    assert percentile([4, 1, 3, 2], 50) == 2.5
+    assert percentile([1, 2, 3, 4], 95) == pytest.approx(3.85)
+    assert percentile([], 50) is None
+
+
+# --------------------------------------------------------------------------- aggregation
+
+
+def record(qid, *, ranks=(), answerable=True, tags=(), docs=("whitepaper-2024",), answer=None, search_ms=10.0):
+    ranks = list(ranks)
+    ret = None
+    if answerable and ranks:
+        ret = {"hit@1": hit_at_k(ranks, 1), "hit@5": hit_at_k(ranks, 5), "hit@10": hit_at_k(ranks, 10),
+               "recall@5": evidence_recall_at_k(ranks, 5), "recall@10": evidence_recall_at_k(ranks, 10),
+               "rr@10": reciprocal_rank_at_k(ranks, 10)}
+    return {"id": qid, "question": f"问题{qid}", "tags": list(tags), "answerable": answerable,
+            "docs": list(docs) if answerable else [], "key_facts": [],
+            "evidence": [{"doc": "whitepaper-2024", "quote": f"证据{qid}{i}", "rank": r} for i, r in enumerate(ranks)],
+            "retrieved": [{"rank": 1, "chunk_id": f"c-{qid}", "doc": "whitepaper-2024", "chars": 100, "score": 1.0, "text": ""}] if answerable else [],
+            "retrieval": ret, "search_ms": search_ms if answerable else None, "answer": answer}
+
+
+def answer(*, abstained=False, recall=None, support=None, cited=None, chars=20, latency=100.0, found=()):
+    return {"text": "答" * chars, "abstained": abstained, "chars": chars, "key_facts_found": list(found), "key_facts_missing": [],
+            "key_fact_recall": recall, "all_facts": None if recall is None else recall == 1.0, "cited": [],
+            "cited_evidence_recall": cited, "sentences": 1, "citation_support": support, "latency_ms": latency}
+
+
+def test_aggregate_exact_values():
+    recs = [
+        record("a", ranks=[1], tags=["table"], answer=answer(recall=1.0, support=1.0, cited=1.0, chars=10, latency=100)),
+        record("b", ranks=[7, None], tags=["table", "heldout"], answer=answer(recall=0.5, support=0.5, cited=0.0, chars=30, latency=300)),
+        record("c", ranks=[None], answer=answer(abstained=True, recall=0.0, cited=0.0, latency=200)),
+        record("u", answerable=False, tags=["unanswerable"], answer=answer(abstained=True, latency=400)),
+    ]
+    m = aggregate(recs)
+    assert m["hit@1"] == pytest.approx(1 / 3)
+    assert m["hit@5"] == pytest.approx(1 / 3)
+    assert m["hit@10"] == pytest.approx(2 / 3)
+    assert m["evidence_recall@10"] == pytest.approx((1 + 0.5 + 0) / 3)
+    assert m["mrr@10"] == pytest.approx((1 + 1 / 7 + 0) / 3)
+    assert m["chunk_chars_mean"] == 100
+    assert m["key_fact_recall"] == pytest.approx(0.5)
+    assert m["all_facts_rate"] == pytest.approx(1 / 3)
+    assert m["cited_evidence_recall"] == pytest.approx(1 / 3)
+    assert m["citation_support_rate"] == pytest.approx(0.75)  # over the two answers given
+    assert m["abstention_rate"] == 1.0
+    assert m["false_abstention_rate"] == pytest.approx(1 / 3)
+    assert m["answer_chars_median"] == 20
+    assert m["latency_p50_ms"] == 250
+    assert m["search_p95_ms"] == 10
+
+    split = breakdown(recs, "split")
+    assert split["heldout"]["n"] == 1 and split["tuned"]["n"] == 3
+    assert split["heldout"]["hit@10"] == 1.0
+    tags = breakdown(recs, "tag")
+    assert tags["table"]["n"] == 2 and tags["table"]["hit@5"] == 0.5
+    assert breakdown(recs, "doc")["(no evidence)"]["abstention_rate"] == 1.0
+
+
+def test_aggregate_without_answers_leaves_answer_metrics_empty():
+    m = aggregate([record("a", ranks=[2])])
+    assert m["hit@5"] == 1.0
+    assert m["key_fact_recall"] is None and m["abstention_rate"] is None and m["latency_p50_ms"] is None
+
+
+# --------------------------------------------------------------------------- gate
+
+BASE = {"hit@1": 0.60, "hit@5": 0.90, "hit@10": 0.95, "key_fact_recall": 0.80}
+
+
+def status(results, metric):
+    return next(g for g in results if g.metric == metric)
+
+
+def test_worse_run_fails_naming_the_metric():
+    now = dict(BASE, **{"hit@5": 0.85})
+    res = compare_to_baseline(now, BASE)
+    g = status(res, "hit@5")
+    assert g.status == "regressed" and g.failed
+    assert "hit@5" in g.message and "0.850" in g.message and "0.900" in g.message
+    assert [x.metric for x in res if x.failed] == ["hit@5"]
+
+
+def test_run_within_tolerance_passes():
+    now = dict(BASE, **{"hit@5": 0.885, "hit@1": 0.575})  # -0.015 (tol 0.02), -0.025 (tol 0.03)
+    assert not any(g.failed for g in compare_to_baseline(now, BASE))
+
+
+def test_floors_apply_without_baseline_and_missing_metrics_fail():
+    res = compare_to_baseline({"hit@5": 0.30}, None)
+    assert status(res, "hit@5").status == "below-floor"
+    assert status(res, "key_fact_recall").status == "n/a"  # not measured, no baseline: not a failure
+    res = compare_to_baseline({"hit@5": 0.95}, {"key_fact_recall": 0.8})
+    assert status(res, "key_fact_recall").status == "missing"
+
+
+def test_lower_is_better_metric_gates_on_increase():
+    policy = {"false_abstention_rate": Rule(higher_is_better=False, tolerance=0.02, floor=0.25)}
+    assert status(compare_to_baseline({"false_abstention_rate": 0.10}, {"false_abstention_rate": 0.05}, policy),
+                  "false_abstention_rate").status == "regressed"
+    assert status(compare_to_baseline({"false_abstention_rate": 0.30}, None, policy), "false_abstention_rate").status == "below-floor"
+    assert status(compare_to_baseline({"false_abstention_rate": 0.0}, {"false_abstention_rate": 0.05}, policy),
+                  "false_abstention_rate").status == "ok"
+
+
+def test_policy_covers_headline_metrics():
+    assert {"hit@5", "hit@10", "mrr@10", "key_fact_recall", "abstention_rate"} <= set(POLICY)
+
+
+# --------------------------------------------------------------------------- flips and report
+
+
+def test_flips_and_html_report_show_the_flipped_question(tmp_path):
+    before = [record("q1", ranks=[2], answer=answer(recall=1.0, found=["164条"])), record("q2", ranks=[1])]
+    now = [record("q1", ranks=[None], answer=answer(recall=0.0)), record("q2", ranks=[1])]
+    now[0]["question"] = "全省确定了多少条县域重点产业链？"
+    flips = find_flips({r["id"]: question_summary(r) for r in now}, {r["id"]: question_summary(r) for r in before})
+    assert [f["id"] for f in flips] == ["q1"]
+    assert flips[0]["direction"] == "worse"
+    assert flips[0]["changes"] == {"retrieval hit@5": [True, False], "all key facts": [True, False]}
+    text = "\n".join(flip_lines(flips[0]))
+    assert "#2 → not found" in text and "key facts lost: 164条" in text
+
+    run = EvalRun(now, aggregate(now), "extractive", True)
+    gate = compare_to_baseline(run.metrics, aggregate(before))
+    info = {"gold": "g.jsonl", "corpus_hash": "abc", "baseline": "b.json", "settings": {"top_k": 1},
+            "splits": breakdown(now, "split"), "docs": breakdown(now, "doc"), "tags": breakdown(now, "tag")}
+    page = render_report(run, gate, flips, {"created": "2025-01-01"}, info, ["settings differ from the baseline: top_k 10 → 1"])
+    out = tmp_path / "report.html"
+    out.write_text(page, encoding="utf-8")
+    assert out.stat().st_size > 0
+    assert page.count("<svg") >= 4  # metrics vs baseline, split, per doc, per tag
+    assert "GATE FAILED" in page
+    assert "全省确定了多少条县域重点产业链？" in page and "flip worse" in page
+    assert "top_k 10 → 1" in page
+    assert "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")  # self-contained
+
+
+# --------------------------------------------------------------------------- gold file errors
+
+
+def write_lines(path, lines):
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+GOOD = {"id": "a", "question": "试点县有哪些？", "answer": "10个", "key_facts": ["10个"],
+        "evidence": [{"doc": "000", "quote": "上杭县、武平县、古田县等10个试点县"}], "answerable": True, "tags": []}
+
+
+def test_malformed_gold_line_names_file_and_line(tmp_path):
+    path = write_lines(tmp_path / "g.jsonl", [json.dumps(GOOD, ensure_ascii=False), "", '{"id": "b", "question": '])
+    with pytest.raises(InputError, match=r"g\.jsonl:3: not valid JSON"):
+        read_gold(path)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"question": ""}, r":1: 'question' must be a non-empty string"),
+        ({"evidence": [{"doc": "000", "quote": "太短"}]}, r":1: evidence\[0\]\.quote must be 8–40 characters, got 2"),
+        ({"key_facts": "10个"}, r":1: 'key_facts' must be a list"),
+        ({"answerable": "yes"}, r":1: 'answerable' must be true or false"),
+        ({"answerable": False}, r":1: an unanswerable item must have empty 'evidence'"),
+    ],
+)
+def test_bad_gold_fields_are_named(tmp_path, change, message):
+    path = write_lines(tmp_path / "g.jsonl", [json.dumps(dict(GOOD, **change), ensure_ascii=False)])
+    with pytest.raises(InputError, match=message):
+        read_gold(path)
+
+
+def test_duplicate_ids_and_empty_files(tmp_path):
+    line = json.dumps(GOOD, ensure_ascii=False)
+    with pytest.raises(InputError, match=r":2: duplicate id 'a' \(first used on line 1\)"):
+        read_gold(write_lines(tmp_path / "d.jsonl", [line, line]))
+    with pytest.raises(InputError, match="no gold items"):
+        read_gold(write_lines(tmp_path / "e.jsonl", [""]))
+    with pytest.raises(InputError, match="no such gold file"):
+        read_gold(tmp_path / "missing.jsonl")
+    assert [it.id for _, it in read_gold(write_lines(tmp_path / "ok.jsonl", [line]))] == ["a"]
