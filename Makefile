@@ -48,7 +48,9 @@ eval: build
 	$(VENV)/bin/rag eval
 
 bench: build
-	$(PY) -m rag.bench
+	$(PY) bench/retrieval.py quality
+	$(PY) bench/retrieval.py latency
+	@if [ -f bench/answer.py ]; then $(PY) bench/answer.py; fi
 
 lint: install-dev
 	$(VENV)/bin/ruff check rag tests

@@ -12,7 +12,6 @@ Metrics reuse the pure functions of rag.evaluate. Items tagged "heldout" were no
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import statistics
@@ -27,11 +26,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.evaluate import HELDOUT_TAG, evidence_ranks, evidence_recall_at_k, hit_at_k, load_gold, mrr_at_k  # noqa: E402
-from rag.fusion import reciprocal_rank_fusion  # noqa: E402
-from rag.lexical import BM25_PARAMS, top_rows  # noqa: E402
-from rag.settings import Settings  # noqa: E402
-from rag.types import Chunk  # noqa: E402
+from rag.evaluate import HELDOUT_TAG, evidence_ranks, evidence_recall_at_k, hit_at_k, load_gold, mrr_at_k
+from rag.fusion import reciprocal_rank_fusion
+from rag.lexical import BM25_PARAMS, top_rows
+from rag.settings import Settings
+from rag.types import Chunk
 
 DEPTH = 100
 
@@ -139,7 +138,7 @@ def quality(args) -> None:
     gold = [g for g in load_gold(ROOT / "eval" / "gold.jsonl") if g.answerable and g.evidence]
     tuned = [g for g in gold if HELDOUT_TAG not in g.tags]
     held = [g for g in gold if HELDOUT_TAG in g.tags]
-    full = lambda c: c.search_text()  # noqa: E731
+    full = lambda c: c.search_text()
     rows: list[tuple[str, Callable[[str], list[Chunk]]]] = []
     base = Variant(chunks, tokenize, full, dim=settings.static_dim)
     rows += [("bm25 (jieba search, heading+context+text)", base.search("bm25")),
@@ -160,7 +159,7 @@ def quality(args) -> None:
             ("bm25 search + CJK bigrams", _search_plus_bigrams, full),
         ):
             rows.append((name, Variant(chunks, tok, text, dense=False).search("bm25")))
-    titled = lambda c: "\n".join(p for p in (c.title, c.part, c.search_text()) if p)  # noqa: E731
+    titled = lambda c: "\n".join(p for p in (c.title, c.part, c.search_text()) if p)
     for name, tok in (("title+part", tokenize), ("title+part + CJK bigrams", _search_plus_bigrams)):
         v = Variant(chunks, tok, titled, dim=settings.static_dim)
         rows.append((f"bm25 {name}", v.search("bm25")))
@@ -205,7 +204,7 @@ def latency(args) -> None:
             pipe.search(q, top_k=10)
             times.append((time.perf_counter() - t) * 1000)
     times.sort()
-    p = lambda x: times[min(len(times) - 1, int(round(x / 100 * (len(times) - 1))))]  # noqa: E731
+    p = lambda x: times[min(len(times) - 1, round(x / 100 * (len(times) - 1)))]
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"mode={pipe.settings.retrieval_mode} model={pipe.settings.embedding_model}: first query (index+models load) "
           f"{first * 1000:.0f} ms; warm over {len(times)} queries: p50 {p(50):.2f} ms, p95 {p(95):.2f} ms, "

@@ -147,6 +147,9 @@ def search(
     if query is None:
         raise InputError("give a question, or --batch FILE")
     results = p.search(query, top_k=k, filters=filters)
+    if not results and not as_json:
+        typer.echo("没有找到相关段落 / no matching paragraphs")
+        return
     if as_json:
         typer.echo(json.dumps({"question": query, "results": [_search_result(r) for r in results]}, ensure_ascii=False, indent=1))
         return

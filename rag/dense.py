@@ -122,7 +122,7 @@ def load_sentence_transformer(name_or_path: str):
 
     try:
         return SentenceTransformer(str(folder) if folder.exists() else name_or_path, device="cpu")
-    except Exception as e:  # hub unreachable, not a model, bad files ...
+    except Exception as e:  # noqa: BLE001 - hub unreachable, not a model, bad files: one clear message
         raise ConfigError(
             f"could not load embedding model {name_or_path!r} ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
             "give a local sentence-transformers folder, or set embedding_model to 'static' (built at index time) or 'none'"

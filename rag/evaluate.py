@@ -389,8 +389,8 @@ def compare_to_baseline(
         if value is None:
             status, msg = ("missing", f"{name} was {base:.3f} in the baseline but was not measured now") if base is not None else ("n/a", "")
         elif rule.floor is not None and sign * (value - rule.floor) < -eps:
-            word = "floor" if rule.higher_is_better else "ceiling"
-            status, msg = "below-floor", f"{name} {value:.3f} is past its {word} {rule.floor:.2f}"
+            where = "below its floor" if rule.higher_is_better else "above its ceiling"
+            status, msg = "below-floor", f"{name} {value:.3f} is {where} {rule.floor:.2f}"
         elif base is not None and sign * (value - base) < -rule.tolerance - eps:
             status, msg = "regressed", f"{name} {value:.3f} vs baseline {base:.3f} (Δ {value - base:+.3f}, tolerance {rule.tolerance:.2f})"
         else:
@@ -407,8 +407,10 @@ def question_summary(record: dict[str, Any]) -> dict[str, Any]:
         "question": record["question"],
         "answerable": record["answerable"],
         "hit@5": ret["hit@5"] if ret else None,
+        "recall@5": ret["recall@5"] if ret else None,
         "evidence": [{"doc": e["doc"], "quote": e["quote"], "rank": e["rank"]} for e in record["evidence"]],
         "top": [c["chunk_id"] for c in record.get("retrieved", [])[:TOP_SHOWN]],
+        "top_text": [c["text"][:60] for c in record.get("retrieved", [])[:TOP_SHOWN]],
         "abstained": ans["abstained"] if ans else None,
         "all_facts": ans["all_facts"] if ans else None,
         "facts_found": ans["key_facts_found"] if ans else None,
@@ -419,8 +421,10 @@ def question_summary(record: dict[str, Any]) -> dict[str, Any]:
 def _outcomes(q: dict[str, Any]) -> dict[str, bool | None]:
     """Pass/fail per aspect of one question (None = not measured)."""
     hit = None if q.get("hit@5") is None else q["hit@5"] >= 1.0
+    full = None if q.get("recall@5") is None else q["recall@5"] >= 1.0
     correct_abstention = None if q.get("abstained") is None else (q["abstained"] != q["answerable"])
-    return {"retrieval hit@5": hit, "all key facts": q.get("all_facts"), "abstention correct": correct_abstention}
+    return {"retrieval hit@5": hit, "all evidence in top 5": full, "all key facts": q.get("all_facts"),
+            "abstention correct": correct_abstention}
 
 
 def find_flips(now: dict[str, dict[str, Any]], before: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -443,9 +447,14 @@ def find_flips(now: dict[str, dict[str, Any]], before: dict[str, dict[str, Any]]
     return flips
 
 
+# Where files live does not change answers (a corpus change shows up in the corpus hash).
+_LOCATION_SETTINGS = ("corpus_dir", "index_dir", "data_dir")
+
+
 def settings_diff(before: dict[str, Any], now: dict[str, Any]) -> dict[str, list[Any]]:
-    """Settings whose value differs: name -> [before, now]."""
-    return {k: [before.get(k), now.get(k)] for k in sorted(set(before) | set(now)) if before.get(k) != now.get(k)}
+    """Settings whose value differs, locations aside: name -> [before, now]."""
+    keys = sorted((set(before) | set(now)) - set(_LOCATION_SETTINGS))
+    return {k: [before.get(k), now.get(k)] for k in keys if before.get(k) != now.get(k)}
 
 
 # =========================================================================== runner
@@ -603,6 +612,14 @@ def baseline_payload(run: EvalRun, settings: dict[str, Any], corpus_hash: str, g
     }
 
 
+def dump_baseline(payload: dict[str, Any]) -> str:
+    """Baseline JSON with one line per question, so a rewrite shows up in git as per-question changes."""
+    head = {k: v for k, v in payload.items() if k != "questions"}
+    text = json.dumps(head, ensure_ascii=False, indent=1)[:-2]  # drop the closing "\n}"
+    rows = [f"  {json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}" for k, v in payload.get("questions", {}).items()]
+    return text + ',\n "questions": {\n' + ",\n".join(rows) + "\n }\n}\n"
+
+
 def read_baseline(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -622,8 +639,27 @@ def _fmt(name: str | None, v: float | None) -> str:
     return f"{v:.0f}" if kind in ("chars", "ms") else f"{v:.3f}"
 
 
+def _fmt_delta(g: GateResult) -> str:
+    if g.value is None or g.baseline is None:
+        return ""
+    d = g.value - g.baseline
+    return f"{d:+.0f}" if METRICS[g.metric][1] in ("chars", "ms") else f"{d:+.3f}"
+
+
 def _fmt_rank(r: int | None) -> str:
     return f"#{r}" if r is not None else "not found"
+
+
+def _top_pairs(before: dict[str, Any], now: dict[str, Any]) -> list[tuple[str, str]]:
+    """Top retrieved chunk ids before and now, side by side, ``*`` where an evidence quote was found."""
+
+    def marked(q: dict[str, Any]) -> list[str]:
+        hits = {e["rank"] for e in q.get("evidence", []) if e.get("rank")}
+        return [f"{cid} *" if r in hits else cid for r, cid in enumerate(q.get("top") or [], 1)]
+
+    b, n = marked(before), marked(now)
+    size = max(len(b), len(n))
+    return [(b[i] if i < len(b) else "–", n[i] if i < len(n) else "–") for i in range(size)]
 
 
 def flip_lines(flip: dict[str, Any]) -> list[str]:
@@ -645,8 +681,9 @@ def flip_lines(flip: dict[str, Any]) -> list[str]:
         if gained:
             out.append(f"    key facts gained: {', '.join(gained)}")
     if b.get("top") != n.get("top"):
-        out.append(f"    top {TOP_SHOWN} before: {', '.join(b.get('top') or []) or '–'}")
-        out.append(f"    top {TOP_SHOWN} now:    {', '.join(n.get('top') or []) or '–'}")
+        out.append(f"    top {TOP_SHOWN} (* = holds evidence)   before → now")
+        for rank, (x, y) in enumerate(_top_pairs(b, n), 1):
+            out.append(f"      {rank}. {x:<34} {y}")
     if b.get("abstained") != n.get("abstained") and n.get("abstained") is not None:
         out.append(f"    abstained: {b.get('abstained')} → {n.get('abstained')}")
     return out
@@ -662,7 +699,7 @@ def print_summary(console, run: EvalRun, gate: list[GateResult], splits: dict, d
         t.add_column(col, justify="left" if col in ("metric", "status") else "right")
     colour = {"ok": "green", "regressed": "red", "below-floor": "red", "missing": "red", "n/a": "dim", "info": "dim"}
     for g in gate:
-        delta = "" if g.value is None or g.baseline is None else f"{g.value - g.baseline:+.3f}"
+        delta = _fmt_delta(g)
         t.add_row(METRICS[g.metric][0], _fmt(g.metric, g.value), _fmt(g.metric, g.baseline), delta,
                   "" if g.tolerance is None else f"{g.tolerance:.2f}", "" if g.floor is None else f"{g.floor:.2f}",
                   f"[{colour[g.status]}]{g.status}[/]")
@@ -771,7 +808,7 @@ def render_report(
     rows = []
     for g in gate:
         cls = "fail" if g.failed else ("ok" if g.status == "ok" else "dim")
-        delta = "" if g.value is None or g.baseline is None else f"{g.value - g.baseline:+.3f}"
+        delta = _fmt_delta(g)
         rows.append(f"<tr><td>{e(METRICS[g.metric][0])}</td><td class='num'>{_fmt(g.metric, g.value)}</td>"
                     f"<td class='num'>{_fmt(g.metric, g.baseline)}</td><td class='num'>{delta}</td>"
                     f"<td class='num'>{'' if g.tolerance is None else f'{g.tolerance:.2f}'}</td>"
@@ -834,8 +871,16 @@ def _flip_html(f: dict[str, Any]) -> str:
     if b.get("facts_found") is not None or n.get("facts_found") is not None:
         facts = (f"<div>key facts found before: {e(', '.join(b.get('facts_found') or []) or '–')}<br>"
                  f"key facts found now: {e(', '.join(n.get('facts_found') or []) or '–')}</div>")
-    tops = (f"<div class='q'>top {TOP_SHOWN} before: {e(', '.join(b.get('top') or []) or '–')}<br>"
-            f"top {TOP_SHOWN} now: {e(', '.join(n.get('top') or []) or '–')}</div>")
+    pairs = _top_pairs(b, n)
+
+    def cell(label: str, q: dict[str, Any], i: int) -> str:
+        texts = q.get("top_text") or []
+        snippet = f"<br><span class='dim'>{e(texts[i])}…</span>" if i < len(texts) else ""
+        return f"<td class='{'ok' if label.endswith('*') else ''}'>{e(label)}{snippet}</td>"
+
+    tops = ("<table><tr><th>rank</th><th>retrieved before</th><th>retrieved now</th></tr>"
+            + "".join(f"<tr><td class='num'>{i + 1}</td>{cell(x, b, i)}{cell(y, n, i)}</tr>" for i, (x, y) in enumerate(pairs))
+            + "</table><div class='dim'>* the chunk holds an evidence quote</div>") if pairs else ""
     answers = ""
     if b.get("answer") is not None or n.get("answer") is not None:
         answers = (f"<details><summary>answers</summary><div>before: {e(str(b.get('answer') or '–'))}</div>"
@@ -925,7 +970,7 @@ def run_eval_cli(
     if update_baseline:
         payload = baseline_payload(run, settings, corpus_hash, gold)
         baseline_path.parent.mkdir(parents=True, exist_ok=True)
-        baseline_path.write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        baseline_path.write_text(dump_baseline(payload), encoding="utf-8")
         console.print(f"[green]baseline written to {baseline_path}[/]")
     if failed:
         console.print("[bold red]gate FAILED:[/]")

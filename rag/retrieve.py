@@ -49,7 +49,7 @@ class Ranker(Protocol):
 
     name: str
 
-    def rank(self, query: str, depth: int, allowed: "np.ndarray | None" = None) -> list[tuple[int, float]]: ...
+    def rank(self, query: str, depth: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]: ...
 
 
 # --------------------------------------------------------------------------- queries
@@ -120,7 +120,7 @@ def _versions() -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- load
-def load_retriever(index: "LoadedIndex", settings: Settings) -> Retriever:
+def load_retriever(index: LoadedIndex, settings: Settings) -> Retriever:
     """The retriever for ``settings.retrieval_mode`` over ``index``; refuses a mismatched index."""
     from .lexical import INDEXED_TEXT
     from .tokenize import TOKENIZER_VERSION
@@ -183,7 +183,7 @@ class HybridRetriever:
         documents: dict[str, DocumentInfo],
         weights: dict[str, float] | None = None,
         rrf_k: int = 60,
-        reranker: "CrossEncoderReranker | None" = None,
+        reranker: CrossEncoderReranker | None = None,
         name: str = "hybrid",
     ):
         if not rankers:
@@ -198,7 +198,7 @@ class HybridRetriever:
         self._row_docs = [documents.get(c.doc_id) for c in self.chunks]
         self._by_id = {c.id: c for c in self.chunks}
 
-    def allowed_rows(self, filters: Filters | None) -> "np.ndarray | None":
+    def allowed_rows(self, filters: Filters | None) -> np.ndarray | None:
         """Boolean row mask for ``filters`` (None = everything); InputError naming valid values."""
         import numpy as np
 
@@ -258,7 +258,7 @@ class CrossEncoderReranker:
 
             try:
                 self._model = CrossEncoder(self.name_or_path, device="cpu")
-            except Exception as e:
+            except Exception as e:  # noqa: BLE001 - any load failure becomes one clear message
                 raise ConfigError(
                     f"could not load reranker {self.name_or_path!r} ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
                     "give a local CrossEncoder folder or set reranker='' to turn reranking off"

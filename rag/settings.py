@@ -73,7 +73,10 @@ class Settings:
         if self.bm25_weight < 0 or self.dense_weight < 0:
             raise ConfigError("bm25_weight and dense_weight must be >= 0")
         if self.retrieval_mode == "dense" and self.embedding_model == "none":
-            raise ConfigError("retrieval_mode='dense' needs an embedding model, but embedding_model='none'")
+            raise ConfigError(
+                "retrieval_mode='dense' needs an embedding model, but embedding_model='none'; "
+                "set RAG_EMBEDDING_MODEL=static (built from the corpus, no download) or a sentence-transformers model name/folder"
+            )
 
     # ------------------------------------------------------------------ loading
     @classmethod

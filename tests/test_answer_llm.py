@@ -144,7 +144,7 @@ def test_instructions_inside_sources_are_not_obeyed_as_facts(server, answerer):
     server.reply = FakeOpenAI.text("每个试点县补助2亿元[1]。")
     _, answer = run_stream(answerer, retrieved=scored(INJECTION, PILOT))
     assert answer.mode == "extractive" and "无法在来源中核实" in answer.notices[0]
-    assert "亿元" not in answer.answer and all(s.supported for s in answer.sentences)
+    assert "2亿元" not in answer.answer and all(s.supported for s in answer.sentences)
 
 
 def test_context_budget_limits_the_numbered_sources(server):

@@ -25,7 +25,7 @@ import functools
 import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..textnorm import match_key, search_form
 from ..types import Answer, Chunk, DocumentInfo, ScoredChunk
@@ -49,12 +49,18 @@ UNIT_MAX = 80  # a list item up to this long is one unit; longer ones are split 
 
 # Question words the shared stopword list (rag.tokenize.STOPWORDS) does not hold.
 QUESTION_WORDS = frozenset("怎么办 不够 怎样 谁 多大 多高 多长 哪天 何时 一共 总共 大概 大约 指 提 提了 说 到底 情况".split())
-ANCHOR_FLAGS = {"ns", "nr", "nt", "nz", "nrt", "nrfg"}  # jieba POS: place, person, organisation, proper noun
+# jieba POS of anchors: place and person names (organisation tags are left out: 经贸委 is written
+# 经济贸易委员会 in the source, and abbreviations must not veto an answer).
+ANCHOR_FLAGS = {"ns", "nr", "nrt", "nrfg"}
 _NUMERIC_Q = re.compile(r"多少|多大|多高|多长|多快|比例|比重|占比|几(?![乎])|百分之")
 _DATE_Q = re.compile(r"哪天|哪一天|何时|什么时候|日期|哪年|哪一年|截止|有效期")
 _LIST_Q = re.compile(r"哪些|哪几|哪六|哪十|有什么|包括|包含|分别|各|列举|主要|怎么|如何|什么要求|什么政策|什么目标")
 _CROSS_Q = re.compile(r"分别|各自|各提|对比|比较|异同|说法|和.{0,12}(?:对|在)")
 _HAS_NUMBER = re.compile(r"[0-9０-９]|[一二两三四五六七八九十百千万亿]+\s*[个条家项年元倍名亩批类位%％]")
+_PERCENT_Q = re.compile(r"比例|比重|占比|百分之|增长率")  # asks for a share: the answer needs a percentage
+_DAY_Q = re.compile(r"哪天|哪一天|几号|日期")  # asks for a day: the answer needs 月…日
+_HAS_PERCENT = re.compile(r"[%％]|百分|[一二三四五六七八九十]成")
+_HAS_DAY = re.compile(r"[0-9０-９]{1,2}\s*月\s*[0-9０-９]{1,2}\s*日")
 _HAS_DATE = re.compile(r"[0-9０-９]{4}\s*年|[0-9０-９]{1,2}\s*月|年底|月底")
 _QUOTED = re.compile(r"[“\"「『‘]([^”\"」』’]{2,20})[”\"」』’]")
 _ENUM = re.compile(r"[、；;]")
@@ -88,6 +94,9 @@ class QuestionInfo:
     date: bool
     is_list: bool
     cross: bool
+    percent: bool = False
+    day: bool = False
+    any_anchor: bool = False  # anchors are alternatives ("分别", or “小升规”和“个转企”): one suffices
 
     @property
     def total(self) -> float:
@@ -126,13 +135,18 @@ def analyse_question(question: str) -> QuestionInfo:
         weight = idf.get(word, median)
         terms[key] = Term(key, weight, flag in ANCHOR_FLAGS and not _DIGITS.search(key))
     numeric = bool(_NUMERIC_Q.search(q)) and not re.search(r"哪几(?![年])", q)
+    cross = bool(_CROSS_Q.search(q))
+    coordinated = sum(t.anchor for t in terms.values()) >= 2 and bool(re.search(r"[和与及或、]", q))
     return QuestionInfo(
         text=question,
         terms=list(terms.values()),
         numeric=numeric,
         date=bool(_DATE_Q.search(q)),
         is_list=bool(_LIST_Q.search(q)),
-        cross=bool(_CROSS_Q.search(q)),
+        cross=cross,
+        percent=bool(_PERCENT_Q.search(q)) and numeric,
+        day=bool(_DAY_Q.search(q)),
+        any_anchor=cross or coordinated,
     )
 
 
@@ -155,6 +169,15 @@ def _join_single_chars(words: list[tuple[str, str]], stop: frozenset[str]) -> li
 @functools.lru_cache(maxsize=256)
 def _number_pattern(key: str) -> re.Pattern:
     return re.compile(rf"(?<![0-9.]){re.escape(key)}" + (r"(?![0-9.])" if key[-1].isdigit() else ""))
+
+
+def with_context(part: QuestionInfo, whole: QuestionInfo) -> QuestionInfo:
+    """A sub-question ("覆盖多少个县域？") also weighs the rest of the question's terms, at half weight."""
+    if part.text == whole.text:
+        return part
+    own = {t.key for t in part.terms}
+    extra = [Term(t.key, t.weight * 0.5, False) for t in whole.terms if t.key not in own]
+    return replace(part, terms=part.terms + extra)
 
 
 def credit(term: Term, key: str) -> float:
@@ -181,6 +204,8 @@ class Candidate:
     score: float = 0.0
     has_number: bool = False
     has_date: bool = False
+    has_percent: bool = False
+    has_day: bool = False
 
 
 @dataclass
@@ -215,7 +240,8 @@ def chunk_views(retrieved: Sequence[ScoredChunk], documents: Mapping[str, Docume
         for start, end, text in spans:
             view.candidates.append(
                 Candidate(c, rank, start, end, text, match_key(text),
-                          has_number=bool(_HAS_NUMBER.search(text)), has_date=bool(_HAS_DATE.search(text)))
+                          has_number=bool(_HAS_NUMBER.search(text)), has_date=bool(_HAS_DATE.search(text)),
+                          has_percent=bool(_HAS_PERCENT.search(text)), has_day=bool(_HAS_DAY.search(text)))
             )
         views.append(view)
     return views
@@ -253,10 +279,11 @@ def _eligible(q: QuestionInfo, cand: Candidate, prev_key: str, view: ChunkView) 
     """Can this sentence carry the answer: right type, and every anchor in it, just before it or in its headings?"""
     if (q.numeric and not cand.has_number) or (q.date and not cand.has_date):
         return False
+    if (q.percent and not cand.has_percent) or (q.day and not cand.has_day):
+        return False
     around = cand.key + prev_key + view.context_key
     anchors = [credit(t, around) == 1.0 for t in q.terms if t.anchor]
-    # In a "分别/和" question each anchor may belong to another document: one is enough.
-    return (any(anchors) if q.cross else all(anchors)) if anchors else True
+    return (any(anchors) if q.any_anchor else all(anchors)) if anchors else True
 
 
 @dataclass
@@ -276,7 +303,7 @@ def answer_part(q: QuestionInfo, views: list[ChunkView]) -> SubAnswer:
         eligible = any(
             _eligible(q, c, v.candidates[i - 1].key if i else "", v) for i, c in enumerate(v.candidates)
         )
-        if (anchors_ok or q.cross) and eligible and cov >= COVER_MIN:
+        if (anchors_ok or q.any_anchor) and eligible and cov >= COVER_MIN:
             qualified.append(v)
     if not qualified:
         everywhere = " ".join(v.key + v.context_key for v in views)
@@ -349,7 +376,7 @@ class ExtractiveAnswerer(BaseAnswerer):
         t0 = time.perf_counter()
         views = chunk_views(retrieved, documents)
         whole = analyse_question(question)
-        parts = [analyse_question(p) for p in split_question(question)]
+        parts = [with_context(analyse_question(p), whole) for p in split_question(question)]
         subs = [answer_part(q, views) for q in parts]
         notices: list[str] = []
         if len(subs) > 1:
