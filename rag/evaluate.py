@@ -333,11 +333,11 @@ class Rule:
     floor: float | None = None  # for lower-is-better metrics: a ceiling
 
 
-# Absolute tolerances suit rates over ~60–80 items: one answerable item is ~0.013–0.017, so
-# 0.02 lets no flip through on the headline rates once more than one item changes; hit@1 and
-# the all-facts rate move in bigger steps and get 0.03. Floors sit well below today's numbers:
-# they catch a broken stage even without a baseline. Lengths and latencies are informational
-# (machine-dependent), never gated.
+# Absolute tolerances. With 76 answerable gold items one item moves a rate by ~0.013, so 0.02
+# tolerates a single item flipping and fails on two; hit@1 and the all-facts rate are noisier
+# and tolerate two (0.03). Only 7 items are unanswerable: any one of them answered fails (0.0).
+# Floors sit well below today's numbers (eval/README.md) and catch a broken stage even without
+# a baseline. Lengths and latencies are informational (machine-dependent), never gated.
 POLICY: dict[str, Rule] = {
     "hit@1": Rule(tolerance=0.03, floor=0.40),
     "hit@5": Rule(floor=0.70),
@@ -919,6 +919,12 @@ def run_eval_cli(
     if update_baseline and baseline_path is None:
         baseline_path = DEFAULT_BASELINE
     base = read_baseline(baseline_path) if baseline_path is not None and not update_baseline else None
+    notices: list[str] = []
+    if base is not None and baseline is None and Path(base.get("gold_file", "")).resolve() != gold.resolve():
+        # The default baseline belongs to the default gold set; another gold file gets floors only.
+        notices.append(f"{baseline_path} was made for {base.get('gold_file')}, not {gold}: checking floors only "
+                       f"(pass --baseline {baseline_path} to compare anyway)")
+        base, baseline_path = None, None
     report_dir = report_dir or DEFAULT_REPORT_DIR
 
     with Progress(TextColumn("evaluating"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -945,6 +951,7 @@ def run_eval_cli(
     flips = find_flips(run.questions(), base.get("questions", {})) if base else []
     splits, docs, tags = breakdown(run.records, "split"), breakdown(run.records, "doc"), breakdown(run.records, "tag")
 
+    run.notices[:0] = notices
     for n in run.notices:
         console.print(f"[yellow]notice:[/] {n}")
     for w in warnings:
@@ -977,5 +984,6 @@ def run_eval_cli(
         for g in failed:
             console.print(f"  [red]✗[/] {g.message}")
         return 1
-    console.print("[bold green]gate passed[/]" + ("" if base else " (no baseline: floors only)"))
+    note = " (baseline rewritten: floors only)" if update_baseline else ("" if base else " (no baseline: floors only)")
+    console.print("[bold green]gate passed[/]" + note)
     return 0

@@ -35,7 +35,7 @@ def _encoding():
             import tiktoken
 
             return tiktoken.get_encoding(ENCODING)
-        except Exception as e:  # no cache and no network, corrupt cache, missing package ...
+        except Exception as e:  # noqa: BLE001 - no cache and no network, corrupt cache, missing package ...
             log.warning(
                 "tiktoken %s is unavailable (%s: %s); counting tokens with an estimate "
                 "(CJK chars x1 + other words x1.3). Set TIKTOKEN_CACHE_DIR to a cache that holds it.",

@@ -78,7 +78,7 @@ def test_chain_retrieve_compose_verify(pipeline):
 def test_cli_ask_json_and_batch(seed_index, tmp_path):
     env = dict(os.environ, RAG_INDEX_DIR=str(seed_index.index_dir), RAG_CORPUS_DIR=str(seed_index.corpus_dir))
     out = subprocess.run([sys.executable, "-m", "rag", "ask", "泉州要建多少个专精特新产业园？", "--json"],
-                         env=env, capture_output=True, text=True, timeout=120)
+                         env=env, check=False, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     d = json.loads(out.stdout)
     assert set(d) >= {"id", "question", "answer", "abstained", "mode", "sentences", "citations", "retrieved", "notices", "timings_ms"}
@@ -86,11 +86,11 @@ def test_cli_ask_json_and_batch(seed_index, tmp_path):
     batch = tmp_path / "q.jsonl"
     batch.write_text('{"id": "a", "question": "试点县能得到哪些支持？"}\n{"id": "b", "question": "寿宁县确定的县域重点产业链是什么？"}\n',
                      encoding="utf-8")
-    out = subprocess.run([sys.executable, "-m", "rag", "ask", "--batch", str(batch)], env=env, capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "rag", "ask", "--batch", str(batch)], env=env, check=False, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     lines = [json.loads(x) for x in out.stdout.splitlines()]
     assert [x["id"] for x in lines] == ["a", "b"] and [x["abstained"] for x in lines] == [False, True]
     out = subprocess.run([sys.executable, "-m", "rag", "ask", "试点县能得到哪些支持？", "--mode", "llm"],
-                         env=dict(env, RAG_LLM_BASE_URL="", RAG_LLM_MODEL=""), capture_output=True, text=True, timeout=120)
+                         env=dict(env, RAG_LLM_BASE_URL="", RAG_LLM_MODEL=""), check=False, capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "RAG_LLM_BASE_URL" in out.stderr and "Traceback" not in out.stderr

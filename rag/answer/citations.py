@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from ..textnorm import match_key
 from ..types import Chunk, Citation, DocumentInfo
 from .sentences import Span, split_sentences
 from .verify import bigrams
-from ..textnorm import match_key
 
 HEADING_SEP = " › "
 

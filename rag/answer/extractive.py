@@ -48,7 +48,10 @@ LEAD_IN_MAX = 25  # list questions: a picked sentence this short is a lead-in; i
 UNIT_MAX = 80  # a list item up to this long is one unit; longer ones are split into sentences
 
 # Question words the shared stopword list (rag.tokenize.STOPWORDS) does not hold.
-QUESTION_WORDS = frozenset("怎么办 不够 怎样 谁 多大 多高 多长 哪天 何时 一共 总共 大概 大约 指 提 提了 说 到底 情况".split())
+QUESTION_WORDS = frozenset(
+    ["怎么办", "不够", "怎样", "谁", "多大", "多高", "多长", "哪天", "何时", "一共", "总共", "大概", "大约",
+     "指", "提", "提了", "说", "到底", "情况"]
+)
 # jieba POS of anchors: place and person names (organisation tags are left out: 经贸委 is written
 # 经济贸易委员会 in the source, and abbreviations must not veto an answer).
 ANCHOR_FLAGS = {"ns", "nr", "nrt", "nrfg"}

@@ -76,7 +76,7 @@ def describe_failure(err: BaseException) -> str:
     """A short Chinese reason for a failed call, for the user-visible notice."""
     import openai
 
-    if isinstance(err, openai.APITimeoutError) or isinstance(err, TimeoutError):
+    if isinstance(err, (openai.APITimeoutError, TimeoutError)):
         return "连接超时"
     if isinstance(err, openai.RateLimitError):
         return "请求过于频繁，HTTP 429"
