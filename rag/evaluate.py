@@ -508,7 +508,7 @@ def evaluate(
     answers_ok = True
     notices: list[str] = []
     records = []
-    for i, (_, item) in enumerate(items):
+    for i, (line, item) in enumerate(items):
         ev = evidence[item.id]
         rec: dict[str, Any] = {
             "id": item.id,
@@ -525,7 +525,10 @@ def evaluate(
         }
         if item.answerable:
             ts = time.perf_counter()
-            results = pipeline.search(item.question, top_k=top_k)
+            try:
+                results = pipeline.search(item.question, top_k=top_k)
+            except InputError as e:
+                raise InputError(f"{gold}:{line}: {e}") from None
             rec["search_ms"] = round((time.perf_counter() - ts) * 1000, 2)
             rec["retrieved"] = [
                 {"rank": n, "chunk_id": sc.chunk.id, "doc": sc.chunk.doc_id, "chars": len(sc.chunk.text),
@@ -545,8 +548,10 @@ def evaluate(
                 ta = time.perf_counter()
                 answer = pipeline.ask(item.question, mode=mode)
                 wall = (time.perf_counter() - ta) * 1000
+            except InputError as e:
+                raise InputError(f"{gold}:{line}: {e}") from None
             except ImportError as e:
-                if records and any(r["answer"] for r in records):
+                if any(r["answer"] for r in records):
                     raise
                 answers_ok = False
                 notices.append(f"answer metrics skipped: the answer stage is not importable yet ({e})")

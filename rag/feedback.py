@@ -89,24 +89,40 @@ def read_feedback(settings: Settings) -> list[dict[str, Any]]:
     return records
 
 
-_PIECES = re.compile(r"[^。！？；;!?\n]+[。！？；;!?]?")
+_SENTENCES = re.compile(r"[^。！？；;!?\n]+")
+_CLAUSES = re.compile(r"[^，,：:]+")
 _EDGE = " \t\r\n，,。、；;：:！!？?“”\"'（）()【】[]《》"
+_ENUMERATOR = re.compile(r"^[(（]?[0-9一二三四五六七八九十]+[)）.、．]")
+
+
+def _candidates(text: str):
+    """Verbatim pieces of ``text``: each sentence and each run of consecutive clauses in it."""
+    for sentence in _SENTENCES.findall(text):
+        spans = [m.span() for m in _CLAUSES.finditer(sentence)]
+        for i in range(len(spans)):
+            for j in range(i, len(spans)):
+                yield sentence[spans[i][0] : spans[j][1]]
 
 
 def trim_quote(text: str) -> str | None:
     """A verbatim 8–40 character piece of ``text`` for an evidence quote, or None.
 
-    Prefers the first clause long enough to be distinctive; cuts longer ones at 40 characters.
-    The result is always a substring of ``text`` so it still matches the chunk.
+    Picks the piece most likely to carry a fact: one with a number (a leading "9." or "（三）"
+    does not count), then the longest that fits; a sentence too long and without a number is
+    cut at 40 characters. The result is always a substring of ``text``, so it still matches.
     """
     text = " ".join(text.split())
-    for piece in _PIECES.findall(text) or [text]:
+    best, best_score = None, (False, 0)
+    for piece in _candidates(text):
         piece = piece.strip(_EDGE)
         if len(piece) > QUOTE_MAX:
             piece = piece[:QUOTE_MAX].rstrip(_EDGE)
-        if len(piece) >= QUOTE_MIN and len(match_key(piece)) >= QUOTE_MIN // 2:
-            return piece
-    return None
+        if len(piece) < QUOTE_MIN or len(match_key(piece)) < QUOTE_MIN // 2:
+            continue
+        score = (any(ch.isdigit() for ch in _ENUMERATOR.sub("", piece)), len(piece))
+        if best is None or score > best_score:
+            best, best_score = piece, score
+    return best
 
 
 def draft_gold_item(record: dict[str, Any]) -> dict[str, Any]:

@@ -71,6 +71,7 @@ class Chunk:
     end: int
     context: str = ""
     part: str = ""  # for compilations: the title of the part this chunk belongs to
+    part_issuer: str = ""  # for compilations: the issuer of that part (from the catalog)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

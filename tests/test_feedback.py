@@ -54,6 +54,8 @@ def test_trim_quote_returns_a_verbatim_8_to_40_char_piece():
     long = "对入选中华全国工商业联合会当年度发布的“中国民营企业500强”企业由市级财政每家给予500万元一次性奖励"
     assert trim_quote(long) == long[:40]
     assert trim_quote("短句。") is None
+    heading = "9.建设产业链中试孵化平台。支持县域企业、高校院所、园区基地围绕县域重点产业链建设中试平台，经认定的按非财政资金购置设备软件费用的30%，给予不超过500万元补助。"
+    assert trim_quote(heading) == "经认定的按非财政资金购置设备软件费用的30%，给予不超过500万元补助"  # the fact, not the heading
 
 
 def test_promote_turns_feedback_into_valid_draft_gold_items(settings, tmp_path):

@@ -375,3 +375,8 @@ def test_failed_build_leaves_previous_index_usable(tmp_path, monkeypatch):
     assert (tmp_path / "index" / "chunks.jsonl").read_text(encoding="utf-8") == before
     assert not list(tmp_path.glob(".index.building-*"))
     assert index_mod.load_index(settings).chunks
+
+
+def test_compilation_part_issuer_from_catalog(seed_corpus):
+    shaanxi = [c for c in seed_corpus.chunks if c.part.startswith("陕西")]
+    assert shaanxi and {c.part_issuer for c in shaanxi} == {"陕西省人民政府"}

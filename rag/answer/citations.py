@@ -35,7 +35,8 @@ def source_label(chunk: Chunk, doc: DocumentInfo | None) -> str:
     label = f"《{title}》"
     if chunk.part and chunk.part != title:
         label += f"之《{chunk.part}》"
-    meta = [x for x in ((doc.issuer if doc else ""), format_date(doc.date if doc else "")) if x]
+    issuer = chunk.part_issuer or (doc.issuer if doc else "")
+    meta = [x for x in (issuer, format_date(doc.date if doc else "")) if x]
     if meta:
         label += f"（{'，'.join(meta)}）"
     return label
@@ -43,7 +44,10 @@ def source_label(chunk: Chunk, doc: DocumentInfo | None) -> str:
 
 def memo_line(chunk: Chunk, doc: DocumentInfo | None, quote: str) -> str:
     """The memo-ready rendering of one citation."""
-    heading = HEADING_SEP.join(chunk.heading_path)
+    path = chunk.heading_path
+    if chunk.part and path and path[0] == chunk.part:
+        path = path[1:]  # the part is already named in the source label
+    heading = HEADING_SEP.join(path)
     where = f"“{heading}”" if heading else ""
     return f"{source_label(chunk, doc)}{where}：“{quote}”"
 
@@ -79,7 +83,7 @@ def make_citation(n: int, chunk: Chunk, documents: Mapping[str, DocumentInfo], q
         chunk_id=chunk.id,
         doc=chunk.doc_id,
         title=doc.title if doc else chunk.title,
-        issuer=doc.issuer if doc else "",
+        issuer=chunk.part_issuer or (doc.issuer if doc else ""),
         date=doc.date if doc else "",
         heading_path=tuple(chunk.heading_path),
         quote=quote,

@@ -12,7 +12,7 @@ import hashlib
 import re
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import ConfigError, DocumentError
@@ -64,7 +64,7 @@ def read_catalog(corpus_dir: Path) -> dict[str, CatalogEntry]:
             number=d.get("number", ""), kind=d.get("kind", ""), language=d.get("language", ""),
             aliases=tuple(d.get("aliases", [])), title_source="catalog",
         )
-        parts = [Part(p["title"], p.get("starts_with", p["title"])) for p in d.get("part", [])]
+        parts = [Part(p["title"], p.get("starts_with", p["title"]), p.get("issuer", "")) for p in d.get("part", [])]
         out[d["file"]] = CatalogEntry(info, parts)
     return out
 
@@ -138,6 +138,9 @@ def load_corpus(settings: Settings, progress: Callable[[str, int, int], None] | 
             info = DocumentInfo(**{**info.to_dict(), "language": "zh-Hant" if looks_traditional(text) else "zh-Hans"})
         blocks = Parser(parts).parse(text)
         doc_chunks, clean = make_chunks(info.doc_id, info.title, blocks, settings.chunk_max_tokens, settings.chunk_min_chars)
+        issuers = {p.title: p.issuer for p in parts if p.issuer}
+        if issuers:
+            doc_chunks = [replace(c, part_issuer=issuers.get(c.part, "")) for c in doc_chunks]
         if not doc_chunks:
             problems.append(DocumentError(path.name, "no text left after cleaning"))
             continue

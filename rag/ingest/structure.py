@@ -68,6 +68,7 @@ class Block:
 class Part:
     title: str
     starts_with: str
+    issuer: str = ""
 
 
 def heading_level(line: str) -> int | None:
