@@ -380,3 +380,11 @@ def test_failed_build_leaves_previous_index_usable(tmp_path, monkeypatch):
 def test_compilation_part_issuer_from_catalog(seed_corpus):
     shaanxi = [c for c in seed_corpus.chunks if c.part.startswith("陕西")]
     assert shaanxi and {c.part_issuer for c in shaanxi} == {"陕西省人民政府"}
+
+
+def test_news_section_titles_start_new_sections(seed_corpus):
+    chunks = [c for c in seed_corpus.chunks if c.doc_id == "news-county-chain"]
+    licheng = [c for c in chunks if c.text.startswith("荔城區著力聚鏈成勢")]
+    assert licheng and licheng[0].heading_path == ("重點產業鏈發展先進縣域迅速崛起",)
+    sign = [c for c in seed_corpus.chunks if c.doc_id == "quanzhou-action-plan" and "泉州市人民政府办公室" in c.text]
+    assert sign and all("泉州市人民政府办公室" not in c.heading_path for c in seed_corpus.chunks if c.doc_id == "quanzhou-action-plan")

@@ -50,7 +50,7 @@ LABEL_LINE = re.compile(r"^(?:责任单位|牵头单位|配合单位|备注|注|
 # "1.县域经济实力稳固提升。2023年…": a numbered item whose first sentence is its heading.
 LEAD_PHRASE = re.compile(r"^(.{2,40}?)[。：:；]")
 MAX_HEADING_CHARS = 50
-_DATE_LINE = re.compile(r"^(?:\d{4}\s*年|[一二三四五六七八九〇○零]{4}年)")
+_DATE_LINE = re.compile(r"^(?:\d{4}\s*年[\s\d]*月?[\s\d]*日?|[一二三四五六七八九〇○零]{4}年[一二三四五六七八九十]{0,3}月?[一二三四五六七八九十]{0,3}日?)$")
 _ANNEX = re.compile(r"^附\s*件\s*\d+\s*[：:]")
 
 
