@@ -55,6 +55,7 @@ EXAMPLES = [
     "上海市对芯片企业有哪些补贴？",
 ]
 MAX_QUESTION_CHARS = 2000
+_BASIC = HTTPBasic(auto_error=False)  # module level: FastAPI resolves the annotations below from globals
 ASK_FIELDS = ("question", "mode", "docs", "id")
 SEARCH_FIELDS = ("question", "k", "docs", "id")
 
@@ -68,12 +69,15 @@ class ApiError(Exception):
         self.status, self.message, self.field = status, message, field
 
 
-def _status_for(err: RagError) -> int:
+def _status_for(err: RagError) -> tuple[int, str]:
+    """HTTP status and a Chinese label for a domain error (its message is English or bilingual)."""
     if isinstance(err, (IndexMissingError, IndexMismatchError)):
-        return 503
+        return 503, "索引不可用 / "
     if isinstance(err, LLMError):
-        return 502
-    return 400  # InputError, ConfigError (e.g. mode llm without an endpoint) and the rest
+        return 502, "大模型调用失败 / "
+    if isinstance(err, ConfigError):  # e.g. mode llm without an endpoint
+        return 400, "配置错误 / "
+    return 400, ""  # InputError messages are bilingual already
 
 
 def _parse_body(raw: bytes, allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -153,10 +157,9 @@ def _health(pipeline: Pipeline) -> dict[str, Any]:
 def _api_router(pipeline: Pipeline, auth: tuple[str, str] | None):
     deps = []
     if auth is not None:
-        basic = HTTPBasic(auto_error=False)
         user, password = (s.encode() for s in auth)
 
-        def check(creds: Annotated[HTTPBasicCredentials | None, Depends(basic)]) -> None:
+        def check(creds: Annotated[HTTPBasicCredentials | None, Depends(_BASIC)]) -> None:
             ok = creds is not None and secrets.compare_digest(creds.username.encode(), user) \
                 and secrets.compare_digest(creds.password.encode(), password)
             if not ok:
@@ -197,7 +200,8 @@ def _install_error_handlers(app) -> None:
     @app.exception_handler(RagError)
     async def rag_error(request, exc: RagError):
         field = "question" if isinstance(exc, InputError) else ("mode" if isinstance(exc, ConfigError) else None)
-        return reply(_status_for(exc), str(exc), field)
+        status, label = _status_for(exc)
+        return reply(status, label + str(exc), field)
 
     @app.exception_handler(Exception)
     async def internal(request, exc: Exception):
@@ -356,8 +360,7 @@ def prepare(settings: Settings) -> Pipeline:
               f"in {report.seconds:.1f}s", flush=True)
     pipeline = Pipeline(settings)
     t0 = time.perf_counter()
-    pipeline.retriever  # noqa: B018 - load the index and models now, not on the first question
-    pipeline.answerer()
+    pipeline.ask("预热")  # load the index, models and tokenizer dictionary now, not on the first question
     print(f"loaded index: {len(pipeline.documents)} documents, {len(pipeline.index.chunks)} chunks "
           f"in {time.perf_counter() - t0:.1f}s", flush=True)
     return pipeline

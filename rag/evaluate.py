@@ -944,8 +944,8 @@ def run_eval_cli(
         if base.get("corpus_hash") != corpus_hash:
             warnings.append("warning: the corpus changed since the baseline was made; differences may come from the documents, not the code")
         if base.get("gold_hash") != file_sha256(gold):
-            warnings.append(f"warning: {gold} changed since the baseline was made (baseline used {base.get('gold_file')}); "
-                            "new or edited questions are compared only by the aggregate metrics")
+            warnings.append(f"warning: {gold} differs from the gold file the baseline was made with ({base.get('gold_file')}); "
+                            "new or edited questions can move the numbers — review, then `rag eval --update-baseline`")
         if base.get("mode") != run.mode:
             warnings.append(f"warning: baseline was made with mode={base.get('mode')}, this run uses mode={run.mode}")
         diff = settings_diff(base.get("settings", {}), settings)

@@ -113,7 +113,9 @@ def built_chunks(tmp_path_factory):
         pytest.skip(f"index cannot be built yet: {e}")
     from rag.settings import Settings
 
-    settings = Settings.load(overrides={"index_dir": tmp_path_factory.mktemp("gold-index"), "corpus_dir": CORPUS})
+    # Chunks do not depend on the embedding model; skipping it keeps the build to a few seconds.
+    settings = Settings.load(overrides={"index_dir": tmp_path_factory.mktemp("gold-index"), "corpus_dir": CORPUS,
+                                        "embedding_model": "none", "retrieval_mode": "hybrid"})
     build_index(settings, force=True)
     return load_index(settings).chunks
 
