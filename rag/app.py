@@ -128,13 +128,13 @@ def _ask_payload(pipeline: Pipeline, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _search_payload(pipeline: Pipeline, data: dict[str, Any]) -> dict[str, Any]:
-    from .cli import _search_result
+    from .render import search_result_dict
 
     k = data.get("k")
     if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 200):
         raise ApiError(422, f"\"k\" 必须是 1–200 的整数 / \"k\" must be an integer from 1 to 200, not {k!r}", "k")
     filters = _filters(pipeline, data.get("docs"))
-    results = [_search_result(r) for r in pipeline.search(data["question"], top_k=k, filters=filters)]
+    results = [search_result_dict(r) for r in pipeline.search(data["question"], top_k=k, filters=filters)]
     out = {"id": str(data["id"])} if "id" in data else {}
     return {**out, "question": data["question"], "results": results}
 
@@ -213,7 +213,7 @@ def _install_error_handlers(app) -> None:
 def _record_feedback(pipeline: Pipeline, rating: str, comment: str, turns: list, current: int) -> tuple[str, str]:
     answer = turns[current - 1] if 0 < current <= len(turns) else None
     if answer is None:
-        return "还没有可以评价的回答。", comment
+        return "当前没有可以评价的回答。", comment
     append_feedback(pipeline.settings, {
         "question": answer.question, "answer": answer.answer, "rating": rating, "comment": (comment or "").strip(),
         "citations": [c.to_dict() for c in answer.citations], "mode": answer.mode, "abstained": answer.abstained,
@@ -285,7 +285,7 @@ def build_ui(pipeline: Pipeline):
             return gr.skip(), gr.skip(), gr.skip()
         return (turn, *panels(turns, turn))
 
-    with gr.Blocks(title="政策问答助手", analytics_enabled=False, fill_width=True) as ui:
+    with gr.Blocks(title="政策问答助手", analytics_enabled=False, fill_width=True, delete_cache=(86400, 86400)) as ui:
         turns = gr.State([])  # one Answer (or None after an error) per question
         current = gr.State(0)  # the 1-based question whose sources are shown
         gr.Markdown("## 政策问答助手\n用中文提问。回答只摘自已收录的政策文件；句末 **[n]** 对应右侧来源，"
@@ -293,7 +293,7 @@ def build_ui(pipeline: Pipeline):
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=420):
                 chat = gr.Chatbot(label="对话", height=520, latex_delimiters=[], feedback_options=None,
-                                  buttons=["copy"], elem_id="rag-chat",
+                                  buttons=[], elem_id="rag-chat",  # its copy would copy markup; answers carry their own
                                   placeholder="请在下方输入问题，或点击示例问题。")
                 with gr.Row():
                     box = gr.Textbox(show_label=False, placeholder="输入问题，例如：试点县能得到哪些支持？", scale=5,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -33,21 +32,25 @@ def _err(msg: str) -> None:
 
 
 def _read_jsonl(path: Path) -> list[dict]:
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
+    from .jsonl import iter_jsonl
+
     items = []
-    for n, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{path}:{n}: not valid JSON ({e.msg})") from None
+    for n, obj in iter_jsonl(path):
         if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
             raise InputError(f"{path}:{n}: each line must be an object with a string \"question\"")
         obj.setdefault("id", str(n))
         items.append(obj)
     return items
+
+
+def _batch(path: Path, answer_one) -> None:
+    """One JSON line out per question line in; a bad question gets its error, the rest go on."""
+    for item in _read_jsonl(path):
+        try:
+            line = answer_one(item["question"])
+        except InputError as e:
+            line = {"question": item["question"], "error": str(e)}
+        typer.echo(json.dumps({"id": item["id"], **line}, ensure_ascii=False))
 
 
 # --------------------------------------------------------------------------- build
@@ -94,7 +97,7 @@ def status():
 # --------------------------------------------------------------------------- chunks
 @app.command()
 def chunks(
-    doc: Optional[str] = typer.Option(None, "--doc", help="Only this document (id, file name or alias)."),
+    doc: str | None = typer.Option(None, "--doc", help="Only this document (id, file name or alias)."),
     fmt: str = typer.Option("jsonl", "--format", help="jsonl or table."),
 ):
     """Print the chunks of the built index."""
@@ -118,31 +121,21 @@ def chunks(
 
 
 # --------------------------------------------------------------------------- search
-def _search_result(sc) -> dict:
-    c = sc.chunk
-    return {"id": c.id, "doc": c.doc_id, "title": c.title, "heading_path": list(c.heading_path), "kind": c.kind,
-            "text": c.text, "score": round(sc.score, 6), "ranks": dict(sc.ranks)}
-
-
 @app.command()
 def search(
-    query: Optional[str] = typer.Argument(None, help="The question."),
-    k: Optional[int] = typer.Option(None, "-k", help="How many results (default: RAG_TOP_K)."),
+    query: str | None = typer.Argument(None, help="The question."),
+    k: int | None = typer.Option(None, "-k", help="How many results (default: RAG_TOP_K)."),
     doc: list[str] = typer.Option([], "--doc", help="Restrict to these documents."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    batch: Optional[Path] = typer.Option(None, "--batch", help='JSONL file of {"id","question"}; one JSON line out per question.'),
+    batch: Path | None = typer.Option(None, "--batch", help='JSONL file of {"id","question"}; one JSON line out per question.'),
 ):
     """Retrieve the best matching paragraphs."""
+    from .render import search_result_dict
+
     p = _pipeline()
     filters = p.make_filters(doc)
     if batch is not None:
-        for item in _read_jsonl(batch):
-            try:
-                res = [_search_result(r) for r in p.search(item["question"], top_k=k, filters=filters)]
-                line = {"id": item["id"], "question": item["question"], "results": res}
-            except InputError as e:
-                line = {"id": item["id"], "question": item["question"], "results": [], "error": str(e)}
-            typer.echo(json.dumps(line, ensure_ascii=False))
+        _batch(batch, lambda q: {"question": q, "results": [search_result_dict(r) for r in p.search(q, top_k=k, filters=filters)]})
         return
     if query is None:
         raise InputError("give a question, or --batch FILE")
@@ -151,7 +144,7 @@ def search(
         typer.echo("没有找到相关段落 / no matching paragraphs")
         return
     if as_json:
-        typer.echo(json.dumps({"question": query, "results": [_search_result(r) for r in results]}, ensure_ascii=False, indent=1))
+        typer.echo(json.dumps({"question": query, "results": [search_result_dict(r) for r in results]}, ensure_ascii=False, indent=1))
         return
     for i, r in enumerate(results, 1):
         c = r.chunk
@@ -163,24 +156,17 @@ def search(
 # --------------------------------------------------------------------------- ask
 @app.command()
 def ask(
-    question: Optional[str] = typer.Argument(None, help="The question."),
-    mode: Optional[str] = typer.Option(None, "--mode", help="extractive or llm (default: RAG_ANSWER_MODE)."),
+    question: str | None = typer.Argument(None, help="The question."),
+    mode: str | None = typer.Option(None, "--mode", help="extractive or llm (default: RAG_ANSWER_MODE)."),
     doc: list[str] = typer.Option([], "--doc", help="Restrict to these documents."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    batch: Optional[Path] = typer.Option(None, "--batch", help='JSONL file of {"id","question"}; one JSON line out per question.'),
+    batch: Path | None = typer.Option(None, "--batch", help='JSONL file of {"id","question"}; one JSON line out per question.'),
 ):
     """Answer a question with numbered, verified citations."""
     p = _pipeline()
     filters = p.make_filters(doc)
     if batch is not None:
-        for item in _read_jsonl(batch):
-            try:
-                d = p.ask(item["question"], mode=mode, filters=filters).to_dict()
-            except InputError as e:
-                d = {"question": item["question"], "answer": "", "abstained": True, "mode": mode or p.settings.answer_mode,
-                     "sentences": [], "citations": [], "retrieved": [], "notices": [str(e)], "timings_ms": {}}
-            d["id"] = item["id"]
-            typer.echo(json.dumps(d, ensure_ascii=False))
+        _batch(batch, lambda q: p.ask(q, mode=mode, filters=filters).to_dict())
         return
     if question is None:
         raise InputError("give a question, or --batch FILE")
@@ -197,9 +183,9 @@ def ask(
 def eval_main(
     ctx: typer.Context,
     gold: Path = typer.Option(Path("eval/gold.jsonl"), "--gold", help="Gold JSONL file."),
-    mode: Optional[str] = typer.Option(None, "--mode", help="extractive or llm."),
-    baseline: Optional[Path] = typer.Option(None, "--baseline", help="Baseline JSON (default eval/baseline.json if present)."),
-    report: Optional[Path] = typer.Option(None, "--report", help="Directory for results.jsonl and report.html."),
+    mode: str | None = typer.Option(None, "--mode", help="extractive or llm."),
+    baseline: Path | None = typer.Option(None, "--baseline", help="Baseline JSON (default eval/baseline.json if present)."),
+    report: Path | None = typer.Option(None, "--report", help="Directory for results.jsonl and report.html."),
     update_baseline: bool = typer.Option(False, "--update-baseline", help="Rewrite the baseline from this run."),
 ):
     """Run the gold set; exit non-zero on a regression against the baseline or a floor."""
@@ -227,7 +213,7 @@ def promote_feedback(
 def serve(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(7860, "--port"),
-    auth: Optional[str] = typer.Option(None, "--auth", help="user:password for a login page."),
+    auth: str | None = typer.Option(None, "--auth", help="user:password for a login page."),
 ):
     """Start the chat UI and the HTTP API (builds the index first if missing or stale)."""
     from .app import serve as run_server

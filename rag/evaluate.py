@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+from .jsonl import iter_jsonl
 from .textnorm import match_key
 from .types import GoldItem
 
@@ -52,20 +53,10 @@ def read_gold(path: Path) -> list[tuple[int, GoldItem]]:
     """
     if not path.is_file():
         raise InputError(f"{path}: no such gold file")
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except UnicodeDecodeError as e:
-        raise InputError(f"{path}: not UTF-8 text ({e.reason})") from None
     out: list[tuple[int, GoldItem]] = []
     first_line: dict[str, int] = {}
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for n, obj in iter_jsonl(path):
         where = f"{path}:{n}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{where}: not valid JSON ({e.msg} at column {e.colno})") from None
         _check_gold_object(obj, where)
         item = GoldItem.from_dict(obj)
         if item.id in first_line:

@@ -17,6 +17,7 @@ from typing import Any
 
 from .errors import InputError
 from .evaluate import QUOTE_MAX, QUOTE_MIN
+from .jsonl import iter_jsonl
 from .settings import Settings
 from .textnorm import match_key
 
@@ -72,17 +73,10 @@ def append_feedback(settings: Settings, record: dict[str, Any]) -> Path:
 def read_feedback(settings: Settings) -> list[dict[str, Any]]:
     """All feedback records; ``InputError`` when there is no feedback file or a line is broken."""
     path = feedback_path(settings)
-    if not path.is_file():
-        raise InputError(f"no feedback yet: {path} does not exist (thumbs up/down in the chat UI writes it; "
-                         f"set RAG_DATA_DIR if it lives elsewhere)")
     records = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{path}:{n}: not valid JSON ({e.msg}); fix or delete that line") from None
+    missing = (f"no feedback yet: {path} does not exist (thumbs up/down in the chat UI writes it; "
+               f"set RAG_DATA_DIR if it lives elsewhere)")
+    for n, obj in iter_jsonl(path, missing=missing):
         if not isinstance(obj, dict) or not isinstance(obj.get("question"), str) or obj.get("rating") not in RATINGS:
             raise InputError(f"{path}:{n}: not a feedback record (needs a question and rating up/down)")
         records.append(obj)

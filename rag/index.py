@@ -99,16 +99,20 @@ def code_fingerprint() -> str:
     return h.hexdigest()[:16]
 
 
-def library_versions() -> dict[str, str]:
+def package_versions(packages) -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for pkg in ("fujian-policy-rag", "jieba", "bm25s", "faiss-cpu", "sentence-transformers", "tiktoken"):
+    for pkg in packages:
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:
             out[pkg] = "not installed"
     return out
+
+
+def library_versions() -> dict[str, str]:
+    return package_versions(("fujian-policy-rag", "jieba", "bm25s", "faiss-cpu", "sentence-transformers", "tiktoken"))
 
 
 def read_manifest(index_dir: Path) -> dict[str, Any] | None:

@@ -6,7 +6,7 @@ closest passages as such, never as sources of an answer.
 
 from __future__ import annotations
 
-from .types import Answer
+from .types import Answer, ScoredChunk
 
 
 def _source_lines(answer: Answer) -> list[str]:
@@ -40,3 +40,10 @@ def answer_to_markdown(answer: Answer) -> str:
             out.append("   - 原段落：" + c.text.replace("\n", " "))
         out.append("")
     return "\n".join(out)
+
+
+def search_result_dict(sc: ScoredChunk) -> dict:
+    """One retrieved passage as ``rag search --json`` / ``--batch`` and ``POST /api/search`` print it."""
+    c = sc.chunk
+    return {"id": c.id, "doc": c.doc_id, "title": c.title, "heading_path": list(c.heading_path), "kind": c.kind,
+            "text": c.text, "score": round(sc.score, 6), "ranks": dict(sc.ranks)}

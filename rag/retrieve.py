@@ -108,15 +108,9 @@ def build_retrieval_artifacts(
 
 
 def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
+    from .index import package_versions
 
-    out = {}
-    for pkg in ("jieba", "bm25s", "faiss-cpu", "sentence-transformers", "opencc-python-reimplemented", "numpy"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
+    return package_versions(("jieba", "bm25s", "faiss-cpu", "sentence-transformers", "opencc-python-reimplemented", "numpy"))
 
 
 # --------------------------------------------------------------------------- load

@@ -80,7 +80,7 @@ class Settings:
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def load(cls, overrides: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> "Settings":
+    def load(cls, overrides: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> Settings:
         """Defaults < settings file < RAG_* env vars < ``overrides`` (None values ignored)."""
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
@@ -104,7 +104,7 @@ class Settings:
         return cls._coerce(values)
 
     @classmethod
-    def _coerce(cls, values: dict[str, Any]) -> "Settings":
+    def _coerce(cls, values: dict[str, Any]) -> Settings:
         known = {f.name: f for f in fields(cls)}
         kwargs: dict[str, Any] = {}
         for k, v in values.items():
@@ -129,7 +129,7 @@ class Settings:
                 ) from None
         return cls(**kwargs)
 
-    def with_(self, **changes: Any) -> "Settings":
+    def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
     def index_settings(self) -> dict[str, Any]:

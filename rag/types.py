@@ -47,7 +47,7 @@ class DocumentInfo:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "DocumentInfo":
+    def from_dict(cls, data: dict[str, Any]) -> DocumentInfo:
         return _from_dict(cls, data)
 
 
@@ -80,7 +80,7 @@ class Chunk:
         return d
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Chunk":
+    def from_dict(cls, data: dict[str, Any]) -> Chunk:
         data = dict(data)
         if "doc_id" not in data and "doc" in data:
             data["doc_id"] = data["doc"]
@@ -200,7 +200,7 @@ class GoldItem:
     tags: tuple[str, ...] = ()
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "GoldItem":
+    def from_dict(cls, data: dict[str, Any]) -> GoldItem:
         ev = tuple(
             Evidence(quote=e["quote"], doc=e.get("doc", "")) if isinstance(e, dict) else Evidence(quote=str(e))
             for e in data.get("evidence", [])

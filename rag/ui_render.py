@@ -12,6 +12,7 @@ import html
 import re
 from collections.abc import Sequence
 
+from .render import answer_to_text
 from .types import Answer, Citation, ScoredChunk
 
 UNVERIFIED_BADGE = '<span class="rag-badge" title="这句话未能在所引段落中核实，请勿直接引用">未经核实</span>'
@@ -87,19 +88,26 @@ def notices_html(answer: Answer, requested_mode: str | None = None) -> str:
     return "".join(out)
 
 
+def copy_button(text: str, label: str, title: str) -> str:
+    """A button that puts ``text`` on the clipboard (handled by :data:`JS`)."""
+    return f'<button type="button" class="rag-copy" data-copy="{esc(text)}" title="{esc(title)}">{esc(label)}</button>'
+
+
 def answer_html(answer: Answer, turn: int, requested_mode: str | None = None) -> str:
-    """The final answer as a chat message: banner for abstentions, [n] links, badges, notices."""
+    """The final answer as a chat message: banner for abstentions, [n] links, badges, notices.
+
+    The chat sanitizes messages (no buttons, no data attributes), so the button that copies this
+    answer sits in its sources panel.
+    """
     if answer.abstained:
-        body = (f'<div class="rag-banner rag-abstain"><b>未能作答。</b>{esc(answer.answer)}'
-                f'<br>右侧“最接近的段落”仅供参考，不是答案的出处。</div>')
+        body = f'<div class="rag-banner rag-abstain"><b>未能作答。</b>{esc(answer.answer)}</div>'
     elif answer.sentences:
         body = f'<div class="rag-text-body">{_sentences_html(answer, turn)}</div>'
     else:
         body = f'<div class="rag-text-body">{_marked_text(answer.answer, turn)}</div>'
     mode = "大模型" if answer.mode == "llm" else "抽取式"
-    foot = f'<div class="rag-foot">{mode}回答 · {len(answer.citations)} 个来源 · 点击 [n] 查看出处</div>'
-    if answer.abstained:
-        foot = f'<div class="rag-foot">{mode} · 已拒答</div>'
+    what = "已拒答" if answer.abstained else f"{mode}回答 · {len(answer.citations)} 个来源 · 点击 [n] 查看出处"
+    foot = f'<div class="rag-foot">{what}</div>'
     return f'<div class="rag-answer">{body}{notices_html(answer, requested_mode)}{foot}</div>'
 
 
@@ -126,17 +134,18 @@ def source_html(c: Citation, turn: int, highlight: bool = True, open_: bool = Fa
         f'<div class="rag-path">{path}</div>'
         f'<div class="rag-para">{text}</div>'
         f'<div class="rag-memo"><div class="rag-memo-text">{memo}</div>'
-        f'<button type="button" class="rag-copy" data-memo="{memo}" title="复制可直接粘贴进公文的引文">复制引文</button></div>'
+        f'{copy_button(c.memo, "复制引文", "复制可直接粘贴进公文的引文")}</div>'
         f'<div class="rag-id">段落 {esc(c.chunk_id)}</div>'
         "</details>"
     )
 
 
 def sources_html(answer: Answer | None, turn: int = 0) -> str:
-    """The sources panel for one answer (``None``: the empty panel)."""
+    """The sources panel for one answer (``None``: the empty panel), with a copy-answer button."""
     if answer is None:
         return '<div class="rag-empty">提问后，这里显示回答所引的原文段落。</div>'
-    head = f'<div class="rag-sources-head">第 {turn} 问：{esc(answer.question)}</div>'
+    copy = copy_button(answer_to_text(answer), "复制回答（含来源）", "复制回答正文和来源，纯文本")
+    head = f'<div class="rag-sources-head"><span>第 {turn} 问：{esc(answer.question)}</span>{copy}</div>'
     if not answer.citations:
         return head + '<div class="rag-empty">这个回答没有来源段落。</div>'
     if answer.abstained:
@@ -202,7 +211,8 @@ a.rag-cite:hover { text-decoration: underline; }
 .rag-fallback { background: #fff7ed; border-color: #ea580c; color: #7c2d12; }
 .rag-notice { font-size: 0.85em; color: #92400e; margin-top: 4px; }
 .rag-foot { font-size: 0.8em; color: var(--body-text-color-subdued); margin-top: 6px; }
-.rag-sources-head { font-weight: 600; margin-bottom: 6px; }
+.rag-sources-head { font-weight: 600; margin-bottom: 6px; display: flex; justify-content: space-between;
+  align-items: flex-start; gap: 8px; }
 .rag-empty { color: var(--body-text-color-subdued); padding: 12px 4px; }
 details.rag-source { border: 1px solid var(--border-color-primary); border-radius: 6px; margin: 6px 0;
   padding: 6px 10px; background: var(--background-fill-primary); }
@@ -219,7 +229,7 @@ details.rag-source summary { cursor: pointer; }
   border-radius: 4px; padding: 6px 8px; font-size: 0.85em; }
 .rag-memo-text { flex: 1; max-height: 6em; overflow: auto; }
 button.rag-copy { flex: none; border: 1px solid #1d4ed8; color: #1d4ed8; background: #fff; border-radius: 4px;
-  padding: 2px 8px; cursor: pointer; }
+  padding: 1px 8px; cursor: pointer; font-size: 0.85rem; line-height: 1.5; }
 button.rag-copy.rag-copied { background: #1d4ed8; color: #fff; }
 table.rag-retrieval { width: 100%; border-collapse: collapse; font-size: 0.85em; }
 table.rag-retrieval th, table.rag-retrieval td { border-bottom: 1px solid var(--border-color-primary);
@@ -231,7 +241,7 @@ table.rag-retrieval th, table.rag-retrieval td { border-bottom: 1px solid var(--
 
 # Page-level behaviour, run once on load (gr.mount_gradio_app(js=...)): [n] links open and scroll to
 # their source (waiting briefly when the panel is being switched to another answer), and copy buttons
-# put the memo citation on the clipboard (with a fallback for plain-http pages).
+# put their text (an answer, a memo citation) on the clipboard (with a fallback for plain-http pages).
 JS = """
 () => {
   function openSource(id, tries) {
@@ -260,9 +270,11 @@ JS = """
     const btn = ev.target.closest && ev.target.closest('button.rag-copy');
     if (btn) {
       ev.preventDefault();
-      copyText(btn.dataset.memo || '').then(() => {
+      ev.stopPropagation();
+      const label = btn.dataset.label || (btn.dataset.label = btn.textContent);
+      copyText(btn.dataset.copy || '').then(() => {
         btn.textContent = '已复制'; btn.classList.add('rag-copied');
-        setTimeout(() => { btn.textContent = '复制引文'; btn.classList.remove('rag-copied'); }, 1500);
+        setTimeout(() => { btn.textContent = label; btn.classList.remove('rag-copied'); }, 1500);
       }, () => { btn.textContent = '复制失败'; });
     }
   }, true);

@@ -1,7 +1,8 @@
 """End to end in real headless Chromium (Debian's package) against the app over the seed corpus.
 
 Ask 试点县能得到哪些支持？, see the answer with [n] citations, open a source from its [1] and find the
-highlighted quote, copy its memo citation, rate the answer, export .docx and Markdown (opening the
+highlighted quote, copy its memo citation and the answer, rate the answer, switch back to an earlier
+answer's sources, export .docx and Markdown (opening the
 .docx with python-docx), and check that HTML typed as a question stays text.
 
 Skipped with a message when /usr/bin/chromium is missing (``apt-get install chromium``; .ci/run does it).
@@ -22,6 +23,7 @@ import pytest
 from rag.app import build_app
 from rag.feedback import feedback_path
 from rag.pipeline import Pipeline
+from rag.render import answer_to_text
 
 from .live_server import live_server
 
@@ -108,6 +110,9 @@ def test_ask_read_sources_copy_rate_and_export(app_url, page, tmp_path):
     copy.click()
     page.wait_for_function("() => document.querySelector('#src-1-1 button.rag-copy').textContent === '已复制'")
     assert page.evaluate("() => navigator.clipboard.readText()") == c1.memo
+    page.locator("#rag-sources .rag-sources-head button.rag-copy").click()  # the whole answer, as plain text
+    page.wait_for_function("() => document.querySelector('#rag-sources .rag-sources-head button').textContent === '已复制'")
+    assert page.evaluate("() => navigator.clipboard.readText()") == answer_to_text(expected)
 
     # the retrieval view: ranked passages with BM25 / dense / fused ranks; cited ones marked
     page.get_by_role("tab", name="检索过程").click()
@@ -132,6 +137,12 @@ def test_ask_read_sources_copy_rate_and_export(app_url, page, tmp_path):
     assert page.locator("#rag-chat .rag-q").nth(1).inner_text().startswith("<img src=x")
     assert page.evaluate("() => window.__xss") is None
     assert page.locator("#rag-chat img[src='x']").count() == 0
+    page.locator("#rag-sources .rag-sources-head", has_text="第 2 问").wait_for()
+
+    # [1] of the first answer switches the sources panel back to it
+    page.locator("#rag-chat a.rag-cite").first.click()
+    page.locator("#rag-sources .rag-sources-head", has_text="第 1 问").wait_for()
+    page.locator("#src-1-1[open] mark").wait_for(state="visible")
 
     # export the whole session as .docx and open it
     docx_path = download(page, "#rag-export-docx", tmp_path, ".docx")

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from html import escape as html_escape
+
+from rag.render import answer_to_text
 from rag.types import Answer, AnswerSentence, Chunk, Citation, ScoredChunk
-from rag.ui_render import (UNVERIFIED_BADGE, answer_html, highlighted_text, question_html, retrieval_html,
-                           sources_html, streaming_html)
+from rag.ui_render import (
+    UNVERIFIED_BADGE,
+    answer_html,
+    highlighted_text,
+    question_html,
+    retrieval_html,
+    sources_html,
+    streaming_html,
+)
 
 TEXT = "对试点县给予专项资金支持，每个试点县补助500万元。优先保障项目用地。"
 QUOTE = "每个试点县补助500万元。"
@@ -41,6 +51,8 @@ def test_answer_links_citations_and_flags_unsupported_sentences():
     assert "未经核实" in html and "<b>神秘" not in html
     assert '<div class="rag-notice">注意：第2句未能在所引段落中核实，已标注为未核实。</div>' in html
     assert "rag-abstain" not in html and "rag-fallback" not in html
+    # the sources panel copies the whole answer as plain text with its memo-ready sources
+    assert f'data-copy="{html_escape(answer_to_text(supported_answer()))}"' in sources_html(supported_answer(), 3)
 
 
 def test_answer_without_sentences_renders_markers_from_the_text():
@@ -84,8 +96,8 @@ def test_source_panel_shows_metadata_path_highlight_and_escaped_memo():
     assert '<span class="rag-meta">泉州市人民政府 · 2024</span>' in panel
     assert "二、支持政策 › （一）资金" in panel
     assert "<mark>每个试点县补助500万元。</mark>" in panel
-    assert "<script" not in panel and panel.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 4  # title, text, memo, copy data
-    assert 'data-memo="《方案&quot;&gt;&lt;script&gt;' in panel  # attribute value cannot be broken out of
+    assert "<script" not in panel and panel.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 5  # title, text, memo, its copy, answer copy
+    assert 'data-copy="《方案&quot;&gt;&lt;script&gt;' in panel  # attribute value cannot be broken out of
 
 
 def test_empty_states():

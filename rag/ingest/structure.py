@@ -466,11 +466,9 @@ class Parser:
                     seen_body = True
                 continue
             heading = lead if lead else s
-            while stack and stack[-1][0] >= level and not (stack[-1][0] == PART_LEVEL and level == PART_LEVEL and False):
-                if stack[-1][0] == PART_LEVEL and level > PART_LEVEL:
-                    break
+            # pop siblings and deeper sections; a compilation part stays the root of its headings
+            while stack and stack[-1][0] >= level and not (stack[-1][0] == PART_LEVEL and level > PART_LEVEL):
                 stack.pop()
-            # a box (专栏/表) never nests in another box
             stack.append((level, heading))
             path = tuple(h for _, h in stack)
             if lead:
@@ -507,7 +505,7 @@ class Parser:
                 out.append(("line", buf))
                 buf = ""
 
-        for idx, (kind, val) in enumerate(units):
+        for kind, val in units:
             if kind == "table":
                 flush()
                 out.append((kind, val))
