@@ -50,7 +50,7 @@ def _batch(path: Path, answer_one) -> None:
             line = answer_one(item["question"])
         except InputError as e:
             line = {"question": item["question"], "error": str(e)}
-        typer.echo(json.dumps({"id": item["id"], **line}, ensure_ascii=False))
+        typer.echo(json.dumps({**line, "id": item["id"]}, ensure_ascii=False))
 
 
 # --------------------------------------------------------------------------- build

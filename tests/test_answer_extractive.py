@@ -94,3 +94,63 @@ def test_cli_ask_json_and_batch(seed_index, tmp_path):
     out = subprocess.run([sys.executable, "-m", "rag", "ask", "试点县能得到哪些支持？", "--mode", "llm"],
                          env=dict(env, RAG_LLM_BASE_URL="", RAG_LLM_MODEL=""), check=False, capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "RAG_LLM_BASE_URL" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_question_terms_classifiers_time_words_and_focus():
+    from rag.answer.extractive import analyse_question
+
+    q = analyse_question("福建现在有多少个超千亿产业集群？")
+    keys = {t.key: t for t in q.terms}
+    assert "个超" not in keys and keys["千亿"].weight > 0  # 个 belongs to 多少, not to 超
+    assert keys["现在"].soft and not keys["集群"].soft
+    q = analyse_question("“小升规”和“个转企”有什么扶持政策？")
+    assert {t.key for t in q.terms if t.focus} == {"扶持", "政策"} and q.any_anchor
+    assert {t.key for t in q.terms if t.anchor} == {"小升规", "个转企"}
+
+
+def test_document_names_and_abbreviations(pipeline):
+    from rag.answer.extractive import Term, analyse_question, credit, document_names, names_document
+
+    names = document_names(pipeline.documents)
+    assert names_document("白皮书", names) and names_document("新闻", names) and names_document("规划", names)
+    assert not names_document("泉州", names) and not names_document("制造业", names)
+    q = analyse_question("白皮书和新闻报道对工业战略性新兴产业产值占比的说法分别是多少？", names)
+    assert {t.key for t in q.terms if t.doc_ref} == {"白皮书", "新闻报道"} and "说法" not in {t.key for t in q.terms}
+    assert credit(Term("经贸委", 1.0, False), "福建省经济贸易委员会") == 0.8
+    assert credit(Term("经贸委", 1.0, False), "经济发展与对外贸易合作委员会") == 0.0  # too far apart to abbreviate
+
+
+def test_paraphrased_verbs_do_not_force_an_abstention(pipeline):
+    # 搬进 / 拿到 occur in no retrieved passage (the source says 入园 / 给予)
+    a = ask(pipeline, "企业搬进园区能拿到哪些补助？有没有地方案例？")
+    assert not a.abstained
+    assert "给予入园企业免除最长三年租金，新上设备投资额20%购置补助，最高200万元的研发平台补助" in a.answer
+
+
+def test_alternative_names_each_answered(pipeline):
+    a = ask(pipeline, "“小升规”和“个转企”有什么扶持政策？")
+    assert not a.abstained and "给予不低于5年的过渡期" in a.answer and "500万元～ 2000万元" in a.answer
+    assert [c.chunk_id for c in a.citations] == ["manufacturing-plan-14th:p0319", "manufacturing-plan-14th:p0320"]
+
+
+def test_documents_named_by_kind_each_give_their_figure(pipeline):
+    a = ask(pipeline, "白皮书和新闻报道对工业战略性新兴产业产值占比的说法分别是多少？")
+    assert "占規上工業總產值近30%" in a.answer and "占规上工业总产值28.8%" in a.answer  # similar, different numbers
+    assert {c.doc for c in a.citations} >= {"whitepaper-2024", "news-county-chain"}
+
+
+def test_time_words_and_abbreviated_issuer(pipeline):
+    a = ask(pipeline, "福建现在有多少个超千亿产业集群？早年省经贸委定的目标是几个？")
+    assert not a.abstained and "超千億產業集群有20個" in a.answer and "等12个产业集群（基地）" in a.answer
+    assert "cluster-compilation" in {c.doc for c in a.citations}
+
+
+def test_list_clause_brings_its_sibling_clauses(pipeline):
+    a = ask(pipeline, "据报道，赵龙省长在县域重点产业链现场推进会上强调了哪些“坚持”？")
+    for item in ("要坚持因地制宜", "要坚持龙头带动", "要坚持梯次培育", "要坚持红线底线", "要坚持同向发力", "要坚持久久为功"):
+        assert contains(a.answer, item)
+
+
+def test_colon_lead_in_answer_includes_the_list(pipeline):
+    a = ask(pipeline, "“六个一”整体推进要求具体指哪六个？")
+    assert "一個發展規劃、一個工作專班、一個支持政策、一個公共技術平臺、一個產業基金,一個專家組。" in a.answer

@@ -388,3 +388,12 @@ def test_news_section_titles_start_new_sections(seed_corpus):
     assert licheng and licheng[0].heading_path == ("重點產業鏈發展先進縣域迅速崛起",)
     sign = [c for c in seed_corpus.chunks if c.doc_id == "quanzhou-action-plan" and "泉州市人民政府办公室" in c.text]
     assert sign and all("泉州市人民政府办公室" not in c.heading_path for c in seed_corpus.chunks if c.doc_id == "quanzhou-action-plan")
+
+
+def test_colon_lead_in_is_merged_with_the_list_it_introduces(seed_corpus):
+    news = [c for c in seed_corpus.chunks if c.doc_id == "news-county-chain" and "必須推廣" in c.text]
+    assert len(news) == 1
+    assert news[0].text.endswith("必須推廣:\n一個發展規劃、一個工作專班、一個支持政策、一個公共技術平臺、一個產業基金,一個專家組。")
+    # an addressee line ends with a colon too, but what follows is a paragraph, not a list
+    plan = {c.id: c for c in seed_corpus.chunks if c.doc_id == "manufacturing-plan-14th"}
+    assert plan["manufacturing-plan-14th:p0004"].text.endswith("各高等院校:")

@@ -5,17 +5,26 @@ How an answer is composed (per sub-question; "A？B？" is answered part by part
 1. Question terms: jieba words of the question minus function/question words, each weighted by
    jieba's general-Chinese IDF (so 试点县 outweighs 支持). Place and person names, organisations
    and numbers/years are *anchors*: a passage that lacks one does not answer the question.
+   Verbs and time words are *soft*: one that no retrieved passage uses (搬进, 拿到, 现在) is the
+   asker's wording and keeps little weight. Words after 什么/哪些 are the *focus* (哪些补助): the
+   passage lists instances and need not repeat them. Words naming a document by its kind or
+   alias (白皮书, 新闻报道) are *document references*, matched against the document, not the text.
 2. Answer type: 多少/几/多大/比例 ... asks for a number, 何时/哪天/日期 for a date; a sentence that
    lacks one cannot be the whole answer.
 3. Candidates: the sentences (clauses at ；) of the top retrieved chunks; a table row or list item
    is one unit. Score = weighted share of question terms in the sentence, plus a little for terms
    only in its heading path, title or table header, times a mild retrieval-rank prior.
 4. Abstention: a chunk *qualifies* when it holds every anchor, covers at least ``COVER_MIN`` of the
-   question's term weight (text + headings) and, for number/date questions, has such a sentence.
+   question's term weight (text + headings + document kind/aliases + a compilation part's issuer;
+   an abbreviation like 经贸委 matches 经济贸易委员会) and, for number/date questions, has such a
+   sentence. Alternatives count once: the documents named in "白皮书和新闻报道…分别" and the
+   anchors of "“小升规”和“个转企”".
    No qualifying chunk -> "文件中未找到……" with the closest passages.
 5. Selection: the best sentences of qualifying chunks above a share of the best score, near-duplicates
-   removed (character-bigram overlap, across simplified/traditional), within a length budget that
-   list questions get more of; "分别/各/对比" questions take the best sentence of each document.
+   removed (character-bigram overlap, across simplified/traditional, unless one has a number the
+   other lacks), within a length budget that list questions get more of; "分别/各/对比" questions
+   take the best sentence of each document. For list questions a lead-in ("……如下：") brings the
+   items after it, and a clause of an enumeration ("要坚持……；要坚持……；") its sibling clauses.
 6. Order: grouped by document, in document order within each group.
 """
 
@@ -31,7 +40,7 @@ from ..textnorm import match_key, search_form
 from ..types import Answer, Chunk, DocumentInfo, ScoredChunk
 from .base import BaseAnswerer, Draft, verify_draft
 from .sentences import split_sentences
-from .verify import CitedSentence, bigrams
+from .verify import CitedSentence, bigrams, facts
 
 # Tunables (see module docstring). Tuned on the non-heldout part of eval/gold.jsonl.
 MAX_CHUNKS = 10  # how many retrieved chunks are read
@@ -50,8 +59,12 @@ UNIT_MAX = 80  # a list item up to this long is one unit; longer ones are split 
 # Question words the shared stopword list (rag.tokenize.STOPWORDS) does not hold.
 QUESTION_WORDS = frozenset(
     ["怎么办", "不够", "怎样", "谁", "多大", "多高", "多长", "哪天", "何时", "一共", "总共", "大概", "大约",
-     "指", "提", "提了", "说", "到底", "情况"]
+     "指", "提", "提了", "说", "说法", "提法", "表述", "到底", "情况"]
 )
+SOFT_FLAGS = {"v", "vd", "t"}  # verbs and time words (现在, 早年): soft terms
+SOFT_UNSEEN = 0.3  # weight kept by a soft term that occurs in none of the retrieved passages
+FOCUS_COVER = 0.5  # share of a focus term's weight that counts towards a chunk's coverage
+_FOCUS_AFTER = re.compile(r"什么|哪些|哪几|哪类|哪种|何种")
 # jieba POS of anchors: place and person names (organisation tags are left out: 经贸委 is written
 # 经济贸易委员会 in the source, and abbreviations must not veto an answer).
 ANCHOR_FLAGS = {"ns", "nr", "nrt", "nrfg"}
@@ -87,6 +100,9 @@ class Term:
     key: str  # match_key form
     weight: float
     anchor: bool
+    soft: bool = False  # a verb or time word: the asker's phrasing, which the source may word differently
+    focus: bool = False  # names the kind of answer asked for (哪些补助, 什么扶持政策): instances need not repeat it
+    doc_ref: bool = False  # names a document by its kind or alias (白皮书, 新闻报道)
 
 
 @dataclass
@@ -106,8 +122,12 @@ class QuestionInfo:
         return sum(t.weight for t in self.terms) or 1.0
 
 
-def analyse_question(question: str) -> QuestionInfo:
-    """Weighted key terms and the answer type of a (sub-)question."""
+def analyse_question(question: str, doc_names: frozenset[tuple[str, bool]] = frozenset()) -> QuestionInfo:
+    """Weighted key terms and the answer type of a (sub-)question.
+
+    ``doc_names``: match keys of the documents' kinds and aliases (:func:`document_names`); a
+    term among them names a document rather than a topic.
+    """
     import jieba.posseg as pseg
 
     from ..tokenize import STOPWORDS, _tokenizer
@@ -121,7 +141,15 @@ def analyse_question(question: str) -> QuestionInfo:
         if len(key) >= 2:
             terms[key] = Term(key, max(idf.get(phrase, median), median), True)
     words = _join_single_chars([(w.word.strip(), w.flag) for w in pseg.lcut(q)], STOPWORDS)
+    focus_from = len(q)
+    if m := _FOCUS_AFTER.search(q):
+        focus_from = m.end()
+    pos = 0
     for i, (word, flag) in enumerate(words):
+        at = q.find(word, pos) if word else -1
+        pos = at + len(word) if at >= 0 else pos
+        # the words after 什么/哪些, up to the next punctuation, name the kind of answer
+        focus = at >= focus_from and not re.search(r"[，,。？?；;！!]", q[focus_from:at])
         key = match_key(word)
         if not key or word in STOPWORDS or word in QUESTION_WORDS:
             continue
@@ -136,7 +164,10 @@ def analyse_question(question: str) -> QuestionInfo:
         if len(key) < 2:
             continue
         weight = idf.get(word, median)
-        terms[key] = Term(key, weight, flag in ANCHOR_FLAGS and not _DIGITS.search(key))
+        doc_ref = names_document(key, doc_names)
+        anchor = flag in ANCHOR_FLAGS and not _DIGITS.search(key) and not doc_ref
+        terms[key] = Term(key, weight, anchor, soft=flag in SOFT_FLAGS and not anchor, focus=focus and not anchor,
+                          doc_ref=doc_ref)
     numeric = bool(_NUMERIC_Q.search(q)) and not re.search(r"哪几(?![年])", q)
     cross = bool(_CROSS_Q.search(q))
     coordinated = sum(t.anchor for t in terms.values()) >= 2 and bool(re.search(r"[和与及或、]", q))
@@ -158,7 +189,9 @@ def _join_single_chars(words: list[tuple[str, str]], stop: frozenset[str]) -> li
     out: list[tuple[str, str]] = []
     run = ""
     for word, flag in words + [("", "x")]:
-        if len(word) == 1 and "\u4e00" <= word <= "\u9fff" and word not in stop and word not in QUESTION_WORDS:
+        # a classifier (多少个超千亿: 个) belongs to the number before it, not to the next word
+        if (len(word) == 1 and "\u4e00" <= word <= "\u9fff" and word not in stop and word not in QUESTION_WORDS
+                and flag not in ("m", "q")):
             run += word
             continue
         if len(run) >= 2:
@@ -174,12 +207,23 @@ def _number_pattern(key: str) -> re.Pattern:
     return re.compile(rf"(?<![0-9.]){re.escape(key)}" + (r"(?![0-9.])" if key[-1].isdigit() else ""))
 
 
+def discount_unseen(q: QuestionInfo, views: Sequence[ChunkView]) -> QuestionInfo:
+    """A soft term (verb, time word) that no retrieved passage uses keeps ``SOFT_UNSEEN`` of its weight.
+
+    The source says the same thing in its own words (搬进园区 -> 入园, 现在 -> 目前); a missing
+    name, place, year or topic noun still counts in full.
+    """
+    seen = " ".join(v.key + " " + v.context_key for v in views)
+    terms = [replace(t, weight=t.weight * SOFT_UNSEEN) if t.soft and credit(t, seen) == 0.0 else t for t in q.terms]
+    return replace(q, terms=terms)
+
+
 def with_context(part: QuestionInfo, whole: QuestionInfo) -> QuestionInfo:
     """A sub-question ("覆盖多少个县域？") also weighs the rest of the question's terms, at half weight."""
     if part.text == whole.text:
         return part
     own = {t.key for t in part.terms}
-    extra = [Term(t.key, t.weight * 0.5, False) for t in whole.terms if t.key not in own]
+    extra = [replace(t, weight=t.weight * 0.5, anchor=False) for t in whole.terms if t.key not in own]
     return replace(part, terms=part.terms + extra)
 
 
@@ -191,9 +235,17 @@ def credit(term: Term, key: str) -> float:
         return 1.0
     if term.anchor or len(term.key) < 3:
         return 0.0
+    if _abbreviation(term.key).search(key):  # 经贸委 in 经济贸易委员会
+        return 0.8
     grams = bigrams(term.key)
     share = sum(1 for g in grams if g in key) / len(grams)
     return 0.6 * share if share >= 0.5 else 0.0
+
+
+@functools.lru_cache(maxsize=256)
+def _abbreviation(key: str) -> re.Pattern:
+    """A Chinese abbreviation keeps one character of each word: 经贸委 = 经(济)贸(易)委(员会)."""
+    return re.compile(".{0,3}".join(map(re.escape, key)))
 
 
 @dataclass
@@ -209,6 +261,7 @@ class Candidate:
     has_date: bool = False
     has_percent: bool = False
     has_day: bool = False
+    sentence: int = 0  # which full sentence (ending at 。！？) of the chunk this clause belongs to
 
 
 @dataclass
@@ -223,10 +276,27 @@ class ChunkView:
 
 
 def _context(chunk: Chunk, doc: DocumentInfo | None) -> str:
-    parts = [doc.title if doc else chunk.title, chunk.part, " ".join(chunk.heading_path), chunk.context]
+    parts = [doc.title if doc else chunk.title, chunk.part, chunk.part_issuer, " ".join(chunk.heading_path),
+             chunk.context]
     if doc:
-        parts += [doc.issuer, doc.date.replace("-", "年")]
+        parts += [doc.issuer, doc.date.replace("-", "年"), " ".join(_names(doc))]
     return match_key(" ".join(p for p in parts if p))
+
+
+def _names(doc: DocumentInfo) -> list[str]:
+    """A document's kind, then the aliases that are words (not file names or catalog numbers)."""
+    return [doc.kind] + [n for n in doc.aliases if n and not re.search(r"[.0-9]", n)]
+
+
+def document_names(documents: Mapping[str, DocumentInfo]) -> frozenset[tuple[str, bool]]:
+    """(match key, is a kind) of the names a question can use for a document (白皮书, 新闻报道, 泉州行动方案)."""
+    return frozenset((k, i == 0) for d in documents.values() for i, n in enumerate(_names(d))
+                     if len(k := match_key(n)) >= 2)
+
+
+def names_document(key: str, doc_names: frozenset[tuple[str, bool]]) -> bool:
+    """Does a question term name a document: a name, its head word (规划, 方案) or the start of a kind (新闻)?"""
+    return len(key) >= 2 and any(key == n or n.endswith(key) or (kind and n.startswith(key)) for n, kind in doc_names)
 
 
 def chunk_views(retrieved: Sequence[ScoredChunk], documents: Mapping[str, DocumentInfo]) -> list[ChunkView]:
@@ -240,25 +310,43 @@ def chunk_views(retrieved: Sequence[ScoredChunk], documents: Mapping[str, Docume
             spans = [(0, len(c.text), c.text)]
         else:
             spans = [(s.start, s.end, s.text) for s in split_sentences(c.text, clauses=True, min_chars=10)]
+        sentence_ends = [s.end for s in split_sentences(c.text, min_chars=10)]
         for start, end, text in spans:
             view.candidates.append(
                 Candidate(c, rank, start, end, text, match_key(text),
                           has_number=bool(_HAS_NUMBER.search(text)), has_date=bool(_HAS_DATE.search(text)),
-                          has_percent=bool(_HAS_PERCENT.search(text)), has_day=bool(_HAS_DAY.search(text)))
+                          has_percent=bool(_HAS_PERCENT.search(text)), has_day=bool(_HAS_DAY.search(text)),
+                          sentence=sum(1 for e in sentence_ends if e <= start))
             )
         views.append(view)
     return views
 
 
 def _coverage(q: QuestionInfo, key: str, context_key: str) -> tuple[float, bool]:
-    """(weighted term coverage of key+context, all anchors present)."""
-    got, anchors_ok = 0.0, True
+    """(weighted term coverage of key+context, all anchors present).
+
+    Alternatives count once, at the weight of the heaviest: the documents a question names
+    ("白皮书和新闻报道…分别") and, when ``any_anchor``, its anchors ("“小升规”和“个转企”").
+    A focus term the passage lacks counts at ``FOCUS_COVER`` of its weight.
+    """
+    got = total = 0.0
+    anchors_ok = True
+    groups: dict[str, list[tuple[float, float]]] = {}
     for t in q.terms:
         c = max(credit(t, key), credit(t, context_key))
-        got += t.weight * c
         if t.anchor and c < 1.0:
             anchors_ok = False
-    return got / q.total, anchors_ok
+        group = "doc" if t.doc_ref else "anchor" if (t.anchor and q.any_anchor) else ""
+        weight = t.weight * (FOCUS_COVER if t.focus and c < 1.0 else 1.0)
+        if group:
+            groups.setdefault(group, []).append((weight, c))
+            continue
+        got += weight * c
+        total += weight
+    for members in groups.values():
+        got += max(w * c for w, c in members)
+        total += max(w for w, _ in members)
+    return got / (total or 1.0), anchors_ok
 
 
 def _score(q: QuestionInfo, cand: Candidate, view: ChunkView) -> float:
@@ -273,7 +361,8 @@ def _score(q: QuestionInfo, cand: Candidate, view: ChunkView) -> float:
         score *= 0.6
     if q.date and not cand.has_date:
         score *= 0.6
-    if q.is_list and len(_ENUM.findall(cand.text)) < 2:  # a list question wants an enumeration
+    # a list question wants an enumeration; "分别是多少" wants numbers, not a list
+    if q.is_list and not q.numeric and len(_ENUM.findall(cand.text)) < 2:
         score *= 0.85
     return score
 
@@ -342,13 +431,16 @@ def answer_part(q: QuestionInfo, views: list[ChunkView]) -> SubAnswer:
                 continue
             picked.append(c)
             used += len(c.text)
-    if q.is_list:  # a lead-in ("培育规模超5000亿产业集群。", "……如下：") is followed by its items
+    if q.is_list:
         by_chunk = {v.chunk.id: v for v in qualified}
         for c in list(picked):
-            if not (c.text.rstrip()[-1:] in "：:" or len(c.text) < LEAD_IN_MAX):
-                continue
             following = by_chunk[c.chunk.id].candidates
-            for nxt in following[following.index(c) + 1 :]:
+            following = following[following.index(c) + 1 :]
+            if not (c.text.rstrip()[-1:] in "：:" or len(c.text) < LEAD_IN_MAX):
+                # a clause of an enumeration ("要坚持因地制宜……；要坚持龙头带动……；") brings its siblings
+                following = [n for n in following if n.sentence == c.sentence]
+            # a lead-in ("培育规模超5000亿产业集群。", "……如下：") is followed by its items
+            for nxt in following:
                 if nxt in picked:
                     continue
                 if used + len(nxt.text) > budget:
@@ -359,10 +451,13 @@ def answer_part(q: QuestionInfo, views: list[ChunkView]) -> SubAnswer:
 
 
 def _redundant(a: Candidate, b: Candidate) -> bool:
+    """Near-duplicates: mostly the same bigrams and no number of ``a`` that ``b`` lacks (28.8% vs 近30%)."""
     ga, gb = bigrams(a.key), bigrams(b.key)
     if not ga or not gb:
         return False
-    return len(ga & gb) / min(len(ga), len(gb)) >= REDUNDANT
+    if len(ga & gb) / min(len(ga), len(gb)) < REDUNDANT:
+        return False
+    return not set(facts(a.text)) - set(facts(b.text))
 
 
 def split_question(question: str) -> list[str]:
@@ -378,8 +473,10 @@ class ExtractiveAnswerer(BaseAnswerer):
     def compose(self, question: str, retrieved: Sequence[ScoredChunk], documents: Mapping[str, DocumentInfo]) -> Draft:
         t0 = time.perf_counter()
         views = chunk_views(retrieved, documents)
-        whole = analyse_question(question)
-        parts = [with_context(analyse_question(p), whole) for p in split_question(question)]
+        names = document_names(documents)
+        whole = discount_unseen(analyse_question(question, names), views)
+        parts = [with_context(discount_unseen(analyse_question(p, names), views), whole)
+                 for p in split_question(question)]
         subs = [answer_part(q, views) for q in parts]
         notices: list[str] = []
         if len(subs) > 1:

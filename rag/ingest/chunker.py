@@ -34,6 +34,14 @@ class _Piece:
     part: str
 
 
+_LIST_SEP = re.compile(r"[、；;]")
+
+
+def _introduces_list(lead: str, nxt: _Piece) -> bool:
+    """A paragraph ending with a colon followed by a list item or an enumeration (a、b、c) introduces it."""
+    return lead.rstrip()[-1:] in "：:" and (nxt.kind == "list_item" or len(_LIST_SEP.findall(nxt.text)) >= 2)
+
+
 def cleaned_text(blocks: list[Block]) -> tuple[str, list[int]]:
     """Join block texts with newlines; return the text and each block's start offset."""
     starts, pos = [], 0
@@ -96,20 +104,26 @@ def make_chunks(doc_id: str, title: str, blocks: list[Block], max_tokens: int, m
             continue
         pieces.append(_Piece(n, b.kind, b.text, start, b.heading_path, b.context, b.part))
 
-    # merge tiny text paragraphs into the next one of the same section
+    # merge tiny text paragraphs into the next one of the same section, and a paragraph that
+    # introduces a list ("……必须推广：") with the list that follows it
     merged: list[_Piece] = []
+    in_list = False  # the last merged piece is a lead-in plus its list items so far
     for p in pieces:
         prev = merged[-1] if merged else None
-        if (prev is not None and prev.kind in ("text", "list_item", "front") and p.kind in ("text", "list_item", "front")
-                and prev.path == p.path and prev.part == p.part
-                and (len(prev.text) < min_chars or len(p.text) < min_chars)
-                and prev.start + len(prev.text) + 1 == p.start
-                and count_tokens(prev.text + p.text) <= max_tokens):
+        joinable = (prev is not None and prev.kind in ("text", "list_item", "front")
+                    and p.kind in ("text", "list_item", "front") and prev.path == p.path and prev.part == p.part
+                    and prev.start + len(prev.text) + 1 == p.start)
+        tiny = len(prev.text) < min_chars or len(p.text) < min_chars if prev is not None else False
+        lead_in = prev is not None and _introduces_list(prev.text, p)
+        listed = lead_in or (in_list and p.kind == "list_item")
+        if joinable and (tiny or listed) and count_tokens(prev.text + p.text) <= max_tokens:
             prev.text = text[prev.start : p.start + len(p.text)]
             if prev.kind == "front" or p.kind == "text":
                 prev.kind = p.kind if prev.kind != "front" else prev.kind
+            in_list = listed
             continue
         merged.append(_Piece(p.n, p.kind, p.text, p.start, p.path, p.context, p.part))
+        in_list = False
 
     chunks: list[Chunk] = []
     for p in merged:
