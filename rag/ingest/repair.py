@@ -15,7 +15,6 @@ import functools
 import math
 import os
 import re
-import unicodedata
 from collections import Counter
 
 OMISSION = "…"
@@ -230,7 +229,3 @@ def typical_line_length(lines: list[str]) -> int:
         return 0
     counts = Counter(body)
     return counts.most_common(1)[0][0] if counts else int(math.floor(median(body)))
-
-
-def nfkc_digits(s: str) -> str:
-    return unicodedata.normalize("NFKC", s)
