@@ -17,6 +17,8 @@ import os
 import re
 from collections import Counter
 
+from ..textnorm import to_simplified
+
 OMISSION = "…"
 
 _TONE = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü"
@@ -45,10 +47,11 @@ def _char_freq() -> Counter:
 
 
 @functools.lru_cache(maxsize=1)
-def _opencc():
+def _s2t():
+    """Simplified -> traditional, to spot simplified-only characters in a traditional text."""
     from opencc import OpenCC
 
-    return OpenCC("t2s"), OpenCC("s2t")
+    return OpenCC("s2t")
 
 
 @functools.lru_cache(maxsize=65536)
@@ -56,8 +59,7 @@ def is_common_char(ch: str) -> bool:
     """A CJK character common enough in Chinese text (via jieba's dictionary), or CJK punctuation."""
     if ch in _CJK_PUNCT:
         return True
-    t2s, _ = _opencc()
-    return _char_freq()[t2s.convert(ch)] >= 2000
+    return _char_freq()[to_simplified(ch)] >= 2000
 
 
 def pinyin_annotation_count(text: str) -> int:
@@ -91,8 +93,7 @@ def _suspicious(ch: str, traditional: bool) -> bool:
         if not is_common_char(ch):
             return True
         if traditional:
-            _, s2t = _opencc()
-            if s2t.convert(ch) != ch:  # simplified-only character inside a traditional text
+            if _s2t().convert(ch) != ch:  # simplified-only character inside a traditional text
                 return True
     return False
 
@@ -169,8 +170,7 @@ def looks_traditional(text: str) -> bool:
     sample = "".join(c for c in text[:5000] if "\u4e00" <= c <= "\u9fff")
     if len(sample) < 50:
         return False
-    t2s, _ = _opencc()
-    changed = sum(1 for a, b in zip(sample, t2s.convert(sample)) if a != b)
+    changed = sum(1 for a, b in zip(sample, to_simplified(sample)) if a != b)
     return changed / len(sample) > 0.08
 
 
