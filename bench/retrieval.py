@@ -57,14 +57,14 @@ def score_items(items, search: Callable[[str], list[Chunk]]) -> dict[str, float]
 
 # --------------------------------------------------------------------------- variants
 def _jieba_precise(text: str) -> list[str]:
-    from rag.textnorm import search_form
+    from rag.text import search_form
     from rag.tokenize import _WORDLIKE, STOPWORDS, _tokenizer
 
     return [t for t in _tokenizer().cut(search_form(text)) if t.strip() and t not in STOPWORDS and _WORDLIKE.search(t)]
 
 
 def _no_stopwords(text: str) -> list[str]:
-    from rag.textnorm import search_form
+    from rag.text import search_form
     from rag.tokenize import _WORDLIKE, _tokenizer
 
     return [t for t in _tokenizer().cut_for_search(search_form(text)) if t.strip() and _WORDLIKE.search(t)]
@@ -74,7 +74,7 @@ _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 
 def _search_plus_bigrams(text: str) -> list[str]:
-    from rag.textnorm import search_form
+    from rag.text import search_form
     from rag.tokenize import tokenize
 
     s = search_form(text)

@@ -5,7 +5,7 @@ Layers, from the bottom up:
 - gold loading (:func:`read_gold`): JSONL -> ``GoldItem`` with line numbers; a bad line is an
   ``InputError`` naming ``file:line``;
 - metrics as pure functions over plain data (ranks, strings), all using the gold matching rule
-  (:func:`rag.textnorm.match_key`: NFKC, traditional -> simplified, letters/digits/CJK only);
+  (:func:`rag.text.match_key`: NFKC, traditional -> simplified, letters/digits/CJK only);
 - per-question records (plain dicts, also written as ``results.jsonl``) and :func:`aggregate`,
   which turns any subset of records into the metric dict (so breakdowns per tag, per document
   and tuned/held-out use the same code);
@@ -31,7 +31,7 @@ from typing import Any
 
 from .errors import InputError
 from .jsonl import iter_jsonl
-from .textnorm import match_key
+from .text import match_key
 from .types import GoldItem
 
 DEFAULT_GOLD = Path("eval/gold.jsonl")
@@ -118,7 +118,7 @@ def evidence_ranks(retrieved: Sequence[tuple[str, str]], evidence: Sequence[tupl
     """1-based rank of the first retrieved chunk containing each evidence quote, or None.
 
     ``retrieved`` is ``(doc_id, text)`` in rank order; ``evidence`` is ``(doc_id, quote)`` where
-    an empty doc id means "any document". Matching follows :func:`rag.textnorm.match_key`.
+    an empty doc id means "any document". Matching follows :func:`rag.text.match_key`.
     """
     keys = [(doc, _key(text)) for doc, text in retrieved]
     ranks: list[int | None] = []

@@ -19,7 +19,7 @@ from .errors import InputError
 from .evaluate import QUOTE_MAX, QUOTE_MIN
 from .jsonl import iter_jsonl
 from .settings import Settings
-from .textnorm import match_key
+from .text import match_key
 
 FEEDBACK_FILE = "feedback.jsonl"
 RATINGS = ("up", "down")

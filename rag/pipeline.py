@@ -13,7 +13,7 @@ from functools import cached_property
 
 from .errors import InputError
 from .index import LoadedIndex, load_index
-from .settings import ANSWER_MODES, Settings
+from .settings import Settings, check_answer_mode, check_top_k
 from .types import Answer, DocumentInfo, Filters, ScoredChunk
 
 
@@ -41,13 +41,28 @@ class Pipeline:
     def answerer(self, mode: str | None = None):
         from .answer import make_answerer
 
-        mode = mode or self.settings.answer_mode
-        if mode not in ANSWER_MODES:
-            raise InputError(f"mode={mode!r} is not valid; choose one of {', '.join(ANSWER_MODES)}")
+        mode = check_answer_mode(mode or self.settings.answer_mode)
         cache = self.__dict__.setdefault("_answerers", {})
         if mode not in cache:
             cache[mode] = make_answerer(mode, self.settings)
         return cache[mode]
+
+    # ------------------------------------------------------------------ index
+    def status(self) -> tuple[str, str]:
+        """("fresh" | "missing" | "stale", reason) of the index for these settings."""
+        from .index import index_status
+
+        return index_status(self.settings)
+
+    def build(self, force: bool = False, progress=None):
+        """Build the index unless it is fresh (or ``force``); returns a BuildReport. Resets loaded parts."""
+        from .index import build_index
+
+        report = build_index(self.settings, force=force, progress=progress)
+        if report.status == "built":
+            for name in ("index", "retriever"):
+                self.__dict__.pop(name, None)
+        return report
 
     # ------------------------------------------------------------------ helpers
     def resolve_doc(self, ref: str) -> str:
@@ -68,18 +83,13 @@ class Pipeline:
         from .retrieve import clean_query
 
         q = clean_query(query)
-        k = top_k or self.settings.top_k
-        if k < 1:
-            raise InputError(f"k={k} is not valid; it must be at least 1")
+        k = self.settings.top_k if top_k is None else check_top_k(top_k)
         return self.retriever.retrieve(q, top_k=k, filters=filters)
 
     def ask(self, question: str, mode: str | None = None, filters: Filters | None = None, top_k: int | None = None) -> Answer:
-        final = None
-        for item in self.ask_stream(question, mode=mode, filters=filters, top_k=top_k):
-            if isinstance(item, Answer):
-                final = item
-        assert final is not None
-        return final
+        from .answer.base import final_answer
+
+        return final_answer(self.ask_stream(question, mode=mode, filters=filters, top_k=top_k))
 
     def ask_stream(
         self, question: str, mode: str | None = None, filters: Filters | None = None, top_k: int | None = None

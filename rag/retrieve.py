@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 from .errors import ConfigError, IndexMismatchError, InputError
 from .fusion import reciprocal_rank_fusion
 from .settings import Settings
-from .textnorm import match_key
+from .text import match_key
 from .types import Chunk, DocumentInfo, Filters, ScoredChunk
 
 if TYPE_CHECKING:

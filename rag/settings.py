@@ -14,13 +14,28 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, InputError
 
 RETRIEVAL_MODES = ("hybrid", "bm25", "dense")
 ANSWER_MODES = ("extractive", "llm")
+MAX_TOP_K = 200  # one limit for the CLI, the API, the UI and the settings
 # embedding_model: "static" = corpus-fitted static embeddings built at index time (no download);
 # "none" = no dense half; anything else = a sentence-transformers model name or local folder.
 EMBEDDING_BUILTINS = ("static", "none")
+
+
+def check_answer_mode(mode: Any) -> str:
+    """``mode`` if it is an answer mode; InputError naming the valid ones otherwise."""
+    if mode not in ANSWER_MODES:
+        raise InputError(f"回答方式无效 / \"mode\" must be one of {', '.join(ANSWER_MODES)}, not {mode!r}")
+    return mode
+
+
+def check_top_k(k: Any) -> int:
+    """``k`` if it is an integer from 1 to MAX_TOP_K; InputError saying so otherwise."""
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_TOP_K:
+        raise InputError(f"\"k\" 必须是 1–{MAX_TOP_K} 的整数 / \"k\" must be an integer from 1 to {MAX_TOP_K}, not {k!r}")
+    return k
 
 
 def _env(name: str) -> dict[str, Any]:
@@ -68,8 +83,8 @@ class Settings:
         for name, lo in (("top_k", 1), ("chunk_max_tokens", 32), ("rrf_k", 1), ("static_dim", 8)):
             if getattr(self, name) < lo:
                 raise ConfigError(f"{name}={getattr(self, name)} is too small; it must be at least {lo}")
-        if self.top_k > 200:
-            raise ConfigError(f"top_k={self.top_k} is too large; use at most 200")
+        if self.top_k > MAX_TOP_K:
+            raise ConfigError(f"top_k={self.top_k} is too large; use at most {MAX_TOP_K}")
         if self.bm25_weight < 0 or self.dense_weight < 0:
             raise ConfigError("bm25_weight and dense_weight must be >= 0")
         if self.retrieval_mode == "dense" and self.embedding_model == "none":

@@ -1,4 +1,4 @@
-"""Search tokens for Chinese policy text: jieba search mode over :func:`rag.textnorm.search_form`.
+"""Search tokens for Chinese policy text: jieba search mode over :func:`rag.text.search_form`.
 
 The same function tokenises chunks at index time and questions at query time, so a question
 in simplified characters matches an article in traditional ones, and full-width digits or
@@ -15,7 +15,7 @@ import functools
 import re
 import threading
 
-from .textnorm import search_form
+from .text import search_form
 
 # Bump when the output of :func:`tokenize` changes for the same input: indexes record it and
 # an index built with another version is refused with "run `rag build`".

@@ -11,7 +11,7 @@ import pytest
 
 from rag.answer.chain import build_chain
 from rag.pipeline import Pipeline
-from rag.textnorm import contains
+from rag.text import contains
 
 pytestmark = pytest.mark.slow
 

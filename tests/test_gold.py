@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from rag.evaluate import QUOTE_MAX, QUOTE_MIN, read_gold
-from rag.textnorm import match_key
+from rag.text import match_key
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = ROOT / "eval" / "gold.jsonl"
@@ -74,7 +74,7 @@ def test_every_document_covered_and_required_kinds_present(gold):
     traditional = [it for it in items if "traditional" in it.tags]
     assert len(traditional) >= 5
     # Asked in simplified Chinese: converting the question to simplified changes nothing.
-    from rag.textnorm import to_simplified
+    from rag.text import to_simplified
 
     assert all(to_simplified(it.question) == it.question for it in traditional)
     tags = Counter(t for it in items for t in it.tags)

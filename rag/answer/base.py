@@ -9,7 +9,7 @@ citation), citations renumbered 1..m in order of use and rendered for memos.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -148,6 +148,17 @@ def _abstained_answer(draft: Draft, documents: Mapping[str, DocumentInfo], notic
     )
 
 
+def final_answer(stream: Iterable[str | Answer]) -> Answer:
+    """Consume an answer stream (text deltas, then the Answer) and return the Answer."""
+    final = None
+    for item in stream:
+        if isinstance(item, Answer):
+            final = item
+    if final is None:
+        raise RuntimeError("the answer stream ended without an Answer")
+    return final
+
+
 class BaseAnswerer:
     """Shared ``answer``: consume ``stream`` and return its final Answer."""
 
@@ -157,9 +168,4 @@ class BaseAnswerer:
         raise NotImplementedError
 
     def answer(self, question: str, retrieved: Sequence[ScoredChunk], documents: Mapping[str, DocumentInfo]) -> Answer:
-        final = None
-        for item in self.stream(question, retrieved, documents):
-            if isinstance(item, Answer):
-                final = item
-        assert final is not None, "stream() must end with an Answer"
-        return final
+        return final_answer(self.stream(question, retrieved, documents))

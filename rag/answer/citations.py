@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from ..textnorm import match_key
+from ..text import match_key
 from ..types import Chunk, Citation, DocumentInfo
-from .sentences import Span, split_sentences
+from ..text import Span, split_sentences
 from .verify import bigrams
 
 HEADING_SEP = " › "

@@ -36,10 +36,10 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from ..textnorm import match_key, search_form
+from ..text import match_key, search_form
 from ..types import Answer, Chunk, DocumentInfo, ScoredChunk
 from .base import BaseAnswerer, Draft, verify_draft
-from .sentences import split_sentences
+from ..text import split_sentences
 from .verify import CitedSentence, bigrams, facts
 
 # Tunables (see module docstring). Tuned on the non-heldout part of eval/gold.jsonl.

@@ -5,7 +5,7 @@
 - ``check_sentence``: is a sentence supported by the text of the chunks it cites?
   Two tests, both required:
   1. lexical support: at least ``SUPPORT_MIN`` of the sentence's character bigrams
-     (on ``rag.textnorm.match_key``: NFKC, traditional -> simplified, letters/digits/CJK)
+     (on ``rag.text.match_key``: NFKC, traditional -> simplified, letters/digits/CJK)
      occur in the cited text;
   2. facts: every number, percentage and date in the sentence occurs in the cited text.
 - ``verify_sentences``: drop ``[n]`` that name no retrieved chunk (and report them),
@@ -19,9 +19,9 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ..textnorm import match_key, to_simplified
+from ..text import match_key, to_simplified
 from ..types import AnswerSentence, Chunk
-from .sentences import split_sentences
+from ..text import split_sentences
 
 SUPPORT_MIN = 0.6  # share of the sentence's character bigrams found in the cited chunks
 

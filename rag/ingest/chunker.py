@@ -11,11 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..text import tiling_sentences
 from ..types import Chunk
 from .structure import Block
-
-_SENT = re.compile(r"[^。！？；!?]*[。！？；!?]+[”’」）)]*|[^。！？；!?]+$")
-
 
 def count_tokens(text: str) -> int:
     from ..tokens import count_tokens as _count
@@ -51,17 +49,13 @@ def cleaned_text(blocks: list[Block]) -> tuple[str, list[int]]:
     return "\n".join(b.text for b in blocks), starts
 
 
-def split_sentences(text: str) -> list[str]:
-    return [s for s in _SENT.findall(text) if s]
-
-
 def _split_long(text: str, max_tokens: int) -> list[tuple[int, str]]:
     """Split at sentence ends into pieces within the token budget; (offset, piece) pairs."""
     if count_tokens(text) <= max_tokens:
         return [(0, text)]
     pieces: list[tuple[int, str]] = []
     cur, cur_start, pos = "", 0, 0
-    for s in split_sentences(text):
+    for s in tiling_sentences(text):
         if cur and count_tokens(cur + s) > max_tokens:
             pieces.append((cur_start, cur))
             cur, cur_start = "", pos

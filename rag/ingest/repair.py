@@ -17,7 +17,7 @@ import os
 import re
 from collections import Counter
 
-from ..textnorm import to_simplified
+from ..text import to_simplified
 
 OMISSION = "…"
 
