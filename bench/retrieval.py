@@ -27,8 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.evaluate import HELDOUT_TAG, evidence_ranks, evidence_recall_at_k, hit_at_k, load_gold, mrr_at_k
-from rag.fusion import reciprocal_rank_fusion
-from rag.lexical import BM25_PARAMS, top_rows
+from rag.retrieval.fusion import reciprocal_rank_fusion
+from rag.retrieval.query import indexed_text
+from rag.retrieval.bm25 import BM25_PARAMS, top_rows
 from rag.settings import Settings
 from rag.types import Chunk
 
@@ -58,16 +59,16 @@ def score_items(items, search: Callable[[str], list[Chunk]]) -> dict[str, float]
 # --------------------------------------------------------------------------- variants
 def _jieba_precise(text: str) -> list[str]:
     from rag.text import search_form
-    from rag.tokenize import _WORDLIKE, STOPWORDS, _tokenizer
+    from rag.retrieval.tokenize import _WORDLIKE, STOPWORDS, jieba_module
 
-    return [t for t in _tokenizer().cut(search_form(text)) if t.strip() and t not in STOPWORDS and _WORDLIKE.search(t)]
+    return [t for t in jieba_module().cut(search_form(text)) if t.strip() and t not in STOPWORDS and _WORDLIKE.search(t)]
 
 
 def _no_stopwords(text: str) -> list[str]:
     from rag.text import search_form
-    from rag.tokenize import _WORDLIKE, _tokenizer
+    from rag.retrieval.tokenize import _WORDLIKE, jieba_module
 
-    return [t for t in _tokenizer().cut_for_search(search_form(text)) if t.strip() and _WORDLIKE.search(t)]
+    return [t for t in jieba_module().cut_for_search(search_form(text)) if t.strip() and _WORDLIKE.search(t)]
 
 
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
@@ -75,7 +76,7 @@ _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 def _search_plus_bigrams(text: str) -> list[str]:
     from rag.text import search_form
-    from rag.tokenize import tokenize
+    from rag.retrieval.tokenize import tokenize
 
     s = search_form(text)
     grams = [run[i : i + 2] for run in _CJK_RUN.findall(s) for i in range(len(run) - 1)]
@@ -89,7 +90,7 @@ class Variant:
                  dim: int = 256, exponent: float = 0.5, dense: bool = True):
         import bm25s
 
-        from rag.dense import fit_static_vectors
+        from rag.retrieval.dense import fit_static_vectors
 
         self.chunks, self.tok = chunks, tok
         token_lists = [tok(text(c)) for c in chunks]
@@ -130,7 +131,7 @@ class Variant:
 
 def quality(args) -> None:
     from rag.pipeline import Pipeline
-    from rag.tokenize import tokenize
+    from rag.retrieval.tokenize import tokenize
 
     settings = Settings.load()
     pipe = Pipeline(settings)
@@ -138,7 +139,7 @@ def quality(args) -> None:
     gold = [g for g in load_gold(ROOT / "eval" / "gold.jsonl") if g.answerable and g.evidence]
     tuned = [g for g in gold if HELDOUT_TAG not in g.tags]
     held = [g for g in gold if HELDOUT_TAG in g.tags]
-    full = lambda c: c.search_text()
+    full = lambda c: "\n".join(p for p in (" ".join(c.heading_path), c.context, c.text) if p)
     rows: list[tuple[str, Callable[[str], list[Chunk]]]] = []
     base = Variant(chunks, tokenize, full, dim=settings.static_dim)
     rows += [("bm25 (jieba search, heading+context+text)", base.search("bm25")),
@@ -153,13 +154,13 @@ def quality(args) -> None:
             rows.append((f"hybrid (w=0.5,k=60) static d={dim} S^{exp}", v.search("hybrid")))
         for name, tok, text in (
             ("bm25 text only (no heading/context)", tokenize, lambda c: c.text),
-            ("bm25 + document title", tokenize, lambda c: f"{c.title}\n{c.search_text()}"),
+            ("bm25 + document title", tokenize, lambda c: f"{c.title}\n{full(c)}"),
             ("bm25 jieba precise mode", _jieba_precise, full),
             ("bm25 no stopword list", _no_stopwords, full),
             ("bm25 search + CJK bigrams", _search_plus_bigrams, full),
         ):
             rows.append((name, Variant(chunks, tok, text, dense=False).search("bm25")))
-    titled = lambda c: "\n".join(p for p in (c.title, c.part, c.search_text()) if p)
+    titled = indexed_text
     for name, tok in (("title+part", tokenize), ("title+part + CJK bigrams", _search_plus_bigrams)):
         v = Variant(chunks, tok, titled, dim=settings.static_dim)
         rows.append((f"bm25 {name}", v.search("bm25")))

@@ -60,7 +60,7 @@ def build(force: bool = typer.Option(False, "--force", help="Rebuild even when n
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .index import build_index
+    from .pipeline import build_index
 
     settings = _settings()
     console = Console(stderr=True)
@@ -87,7 +87,7 @@ def build(force: bool = typer.Option(False, "--force", help="Rebuild even when n
 @app.command()
 def status():
     """Show whether the index is missing, stale or fresh."""
-    from .index import index_status
+    from .pipeline import index_status
 
     state, reason = index_status(_settings())
     typer.echo(f"{state}: {reason}")

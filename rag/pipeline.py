@@ -12,20 +12,42 @@ from collections.abc import Iterator
 from functools import cached_property
 
 from .errors import InputError
-from .index import LoadedIndex, load_index
+from .index import BuildReport, IndexStore, LocalStore
+from .index import build_index as _build_index
+from .index import build_key as _build_key
+from .index import index_status as _index_status
+from .retrieval import RetrievalArtifacts
 from .settings import Settings, check_answer_mode, check_top_k
 from .types import Answer, DocumentInfo, Filters, ScoredChunk
 
 
+def build_index(settings: Settings, force: bool = False, progress=None) -> BuildReport:
+    """Build the index for ``settings`` (ingestion + retrieval artifacts) unless it is fresh."""
+    return _build_index(settings, RetrievalArtifacts(settings), force=force, progress=progress)
+
+
+def index_status(settings: Settings) -> tuple[str, str]:
+    """("fresh" | "missing" | "stale", reason) of the index for ``settings``."""
+    return _index_status(settings, RetrievalArtifacts(settings))
+
+
+def open_index(settings: Settings) -> IndexStore:
+    """The built index for ``settings``; IndexMissingError / IndexMismatchError when unusable."""
+    return LocalStore.open(settings.index_dir, _build_key(settings, RetrievalArtifacts(settings)))
+
+
 class Pipeline:
+    """Question in, verified answer out; every front end (CLI, API, UI, eval) goes through one of these."""
+
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or Settings.load()
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ lazy parts
     @cached_property
-    def index(self) -> LoadedIndex:
-        return load_index(self.settings)
+    def index(self) -> IndexStore:
+        """The loaded index (once per process)."""
+        return open_index(self.settings)
 
     @property
     def documents(self) -> dict[str, DocumentInfo]:
@@ -33,7 +55,7 @@ class Pipeline:
 
     @cached_property
     def retriever(self):
-        from .retrieve import load_retriever
+        from .retrieval import load_retriever
 
         with self._lock:
             return load_retriever(self.index, self.settings)
@@ -50,14 +72,10 @@ class Pipeline:
     # ------------------------------------------------------------------ index
     def status(self) -> tuple[str, str]:
         """("fresh" | "missing" | "stale", reason) of the index for these settings."""
-        from .index import index_status
-
         return index_status(self.settings)
 
     def build(self, force: bool = False, progress=None):
         """Build the index unless it is fresh (or ``force``); returns a BuildReport. Resets loaded parts."""
-        from .index import build_index
-
         report = build_index(self.settings, force=force, progress=progress)
         if report.status == "built":
             for name in ("index", "retriever"):
@@ -80,7 +98,7 @@ class Pipeline:
 
     # ------------------------------------------------------------------ stages
     def search(self, query: str, top_k: int | None = None, filters: Filters | None = None) -> list[ScoredChunk]:
-        from .retrieve import clean_query
+        from .retrieval import clean_query
 
         q = clean_query(query)
         k = self.settings.top_k if top_k is None else check_top_k(top_k)
@@ -97,7 +115,7 @@ class Pipeline:
         """Yield text deltas while the answer is composed, then the verified :class:`Answer`."""
         from dataclasses import replace
 
-        from .retrieve import clean_query
+        from .retrieval import clean_query
 
         t0 = time.perf_counter()
         q = clean_query(question)

@@ -64,3 +64,8 @@ def count_tokens(text: str) -> int:
 def using_tiktoken() -> bool:
     """True when counts are exact tiktoken counts, False when they are estimates."""
     return _encoding() is not None
+
+
+def counter_name() -> str:
+    """Which token counter is in use ("tiktoken:cl100k_base" or "estimate"); chunking depends on it."""
+    return f"tiktoken:{ENCODING}" if using_tiktoken() else "estimate"

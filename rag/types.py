@@ -86,11 +86,6 @@ class Chunk:
             data["doc_id"] = data["doc"]
         return _from_dict(cls, data)
 
-    def search_text(self) -> str:
-        """Text indexed for retrieval: heading path, table context, then the text."""
-        parts = [" ".join(self.heading_path), self.context, self.text]
-        return "\n".join(p for p in parts if p)
-
 
 @dataclass(frozen=True)
 class ScoredChunk:

@@ -33,7 +33,7 @@ def seed_corpus(corpus_dir):
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory, corpus_dir):
     """A full index of the seed corpus built once per session into a temp dir."""
-    from rag.index import build_index
+    from rag.pipeline import build_index
     from rag.settings import Settings
 
     index_dir = tmp_path_factory.mktemp("seed-index") / "index"

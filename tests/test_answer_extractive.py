@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from rag.answer.chain import build_chain
+from rag.adapters import build_chain
 from rag.pipeline import Pipeline
 from rag.text import contains
 

@@ -312,7 +312,7 @@ TINY_GOLD = [
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
     try:
-        from rag.index import build_index
+        from rag.pipeline import build_index
         from rag.pipeline import Pipeline
         from rag.settings import Settings
 

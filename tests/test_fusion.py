@@ -1,6 +1,6 @@
 import pytest
 
-from rag.fusion import reciprocal_rank_fusion
+from rag.retrieval.fusion import reciprocal_rank_fusion
 
 
 def test_rrf_sums_weighted_reciprocal_ranks():

@@ -106,9 +106,8 @@ def test_key_facts_are_written_as_in_the_evidence_documents(gold, raw_keys):
 @pytest.fixture(scope="session")
 def built_chunks(tmp_path_factory):
     try:
-        from rag.index import build_index, load_index
+        from rag.pipeline import build_index, open_index as load_index
         from rag.ingest import load_corpus  # noqa: F401 - ingestion must exist before we can build
-        from rag.retrieve import build_retrieval_artifacts  # noqa: F401
     except ImportError as e:
         pytest.skip(f"index cannot be built yet: {e}")
     from rag.settings import Settings

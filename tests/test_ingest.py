@@ -356,7 +356,7 @@ def test_chunk_ids_stable_across_rebuilds(tmp_path, corpus_dir):
 
 
 def test_failed_build_leaves_previous_index_usable(tmp_path, monkeypatch):
-    from rag import index as index_mod
+    from rag import pipeline as index_mod
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -369,12 +369,12 @@ def test_failed_build_leaves_previous_index_usable(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("rag.retrieve.build_retrieval_artifacts", boom)
+    monkeypatch.setattr("rag.retrieval.RetrievalArtifacts.write", boom)
     with pytest.raises(RuntimeError):
         index_mod.build_index(settings)
     assert (tmp_path / "index" / "chunks.jsonl").read_text(encoding="utf-8") == before
     assert not list(tmp_path.glob(".index.building-*"))
-    assert index_mod.load_index(settings).chunks
+    assert index_mod.open_index(settings).chunks
 
 
 def test_compilation_part_issuer_from_catalog(seed_corpus):

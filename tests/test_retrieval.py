@@ -4,14 +4,15 @@ tiny models built here (no download), filters, bad queries, mismatch detection, 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from rag.errors import ConfigError, IndexMismatchError, InputError
-from rag.index import LoadedIndex
-from rag.retrieve import MAX_QUERY_CHARS, build_retrieval_artifacts, clean_query, load_retriever
+from rag.retrieval import RetrievalArtifacts, clean_query, load_retriever
+from rag.retrieval.query import MAX_QUERY_CHARS
 from rag.settings import Settings
 from rag.types import Chunk, DocumentInfo, Filters
 
@@ -39,9 +40,19 @@ CHUNKS = [
 ]
 
 
-def _index(tmp: Path, settings: Settings) -> LoadedIndex:
-    info = build_retrieval_artifacts(CHUNKS, DOCS, settings, tmp)
-    return LoadedIndex(tmp, {"retrieval": info}, {d.doc_id: d for d in DOCS}, list(CHUNKS))
+@dataclass
+class Built:
+    """What load_retriever reads from an index store (here: artifacts written straight to a folder)."""
+
+    dir: Path
+    chunks: list
+    documents: dict
+    retrieval_info: dict
+
+
+def _index(tmp: Path, settings: Settings) -> Built:
+    info = RetrievalArtifacts(settings).write(CHUNKS, tmp)
+    return Built(tmp, list(CHUNKS), {d.doc_id: d for d in DOCS}, info)
 
 
 def ids(results) -> list[str]:
@@ -49,12 +60,12 @@ def ids(results) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def bm25_index(tmp_path_factory) -> LoadedIndex:
+def bm25_index(tmp_path_factory) -> Built:
     return _index(tmp_path_factory.mktemp("bm25"), Settings(embedding_model="none"))
 
 
 @pytest.fixture(scope="module")
-def static_index(tmp_path_factory) -> LoadedIndex:
+def static_index(tmp_path_factory) -> Built:
     return _index(tmp_path_factory.mktemp("static"), STATIC)
 
 
@@ -112,11 +123,11 @@ def test_hybrid_with_no_dense_half_is_bm25(bm25_index):
 
 # --------------------------------------------------------------------------- dense
 def test_any_sentence_transformers_folder_works(tmp_path, tiny_model_dir):
-    from rag.dense import SentenceTransformerEncoder
+    from rag.retrieval.dense import SentenceTransformerEncoder
 
     settings = Settings(embedding_model=str(tiny_model_dir), retrieval_mode="dense")
     index = _index(tmp_path, settings)
-    assert index.manifest["retrieval"]["dense"]["dim"] == 4
+    assert index.retrieval_info["dense"]["dim"] == 4
     r = load_retriever(index, settings)
     assert isinstance(r.rankers[0].encoder, SentenceTransformerEncoder)  # the real sentence-transformers path
     assert ids(r.retrieve("补助资金", 2)) == ["plan-2", "plan-4"]
@@ -138,9 +149,9 @@ def test_missing_model_folder_is_a_clear_error(tmp_path):
 def test_static_model_is_a_sentence_transformers_folder(static_index):
     from sentence_transformers import SentenceTransformer
 
-    from rag.dense import StaticEncoder, static_input
+    from rag.retrieval.dense import StaticEncoder, static_input
 
-    info = static_index.manifest["retrieval"]["dense"]
+    info = static_index.retrieval_info["dense"]
     assert info["kind"] == "static" and info["dim"] == 5  # capped by the six-chunk corpus
     folder = static_index.dir / "dense" / "model"
     r = load_retriever(static_index, STATIC)
@@ -210,21 +221,8 @@ def test_dense_mode_on_an_index_without_vectors_is_refused(bm25_index):
         load_retriever(bm25_index, Settings(embedding_model="static", retrieval_mode="dense"))
 
 
-def test_index_built_with_another_model_is_refused(static_index):
-    with pytest.raises(IndexMismatchError, match="embedding_model='static' but settings say 'BAAI/bge-m3'.*rag build"):
-        load_retriever(static_index, Settings(embedding_model="BAAI/bge-m3"))
-
-
-def test_index_from_another_tokenizer_is_refused(static_index):
-    manifest = json.loads(json.dumps(static_index.manifest))
-    manifest["retrieval"]["tokenizer"]["version"] = "jieba-search/0"
-    old = LoadedIndex(static_index.dir, manifest, static_index.documents, static_index.chunks)
-    with pytest.raises(IndexMismatchError, match="rag build"):
-        load_retriever(old, STATIC)
-
-
 def test_chunks_out_of_step_with_the_index_are_refused(static_index):
-    other = LoadedIndex(static_index.dir, static_index.manifest, static_index.documents, list(reversed(CHUNKS)))
+    other = Built(static_index.dir, list(reversed(CHUNKS)), static_index.documents, static_index.retrieval_info)
     with pytest.raises(IndexMismatchError, match="does not match chunks.jsonl"):
         load_retriever(other, STATIC)
 
@@ -233,7 +231,7 @@ def test_chunks_out_of_step_with_the_index_are_refused(static_index):
 def test_langchain_retriever(static_index):
     from langchain_core.retrievers import BaseRetriever
 
-    from rag.lc import PolicyRetriever
+    from rag.adapters import PolicyRetriever
 
     lc = PolicyRetriever(retriever=load_retriever(static_index, STATIC), top_k=2)
     assert isinstance(lc, BaseRetriever)

@@ -1,4 +1,4 @@
-from rag.tokenize import STOPWORDS, TOKENIZER_VERSION, tokenize, tokenizer_info
+from rag.retrieval.tokenize import STOPWORDS, TOKENIZER_VERSION, tokenize, tokenizer_info
 
 
 def test_simplified_and_traditional_give_the_same_tokens():

@@ -56,7 +56,7 @@ RANK_DECAY = 0.03  # score x (1 - RANK_DECAY * rank)
 LEAD_IN_MAX = 25  # list questions: a picked sentence this short is a lead-in; its followers come too
 UNIT_MAX = 80  # a list item up to this long is one unit; longer ones are split into sentences
 
-# Question words the shared stopword list (rag.tokenize.STOPWORDS) does not hold.
+# Question words the shared stopword list (rag.retrieval.tokenize.STOPWORDS) does not hold.
 QUESTION_WORDS = frozenset(
     ["怎么办", "不够", "怎样", "谁", "多大", "多高", "多长", "哪天", "何时", "一共", "总共", "大概", "大约",
      "指", "提", "提了", "说", "说法", "提法", "表述", "到底", "情况"]
@@ -88,9 +88,9 @@ _DIGITS = re.compile(r"\d")
 def _idf() -> tuple[dict[str, float], float]:
     import jieba.analyse
 
-    from ..tokenize import _tokenizer
+    from ..retrieval.tokenize import jieba_module
 
-    _tokenizer()  # initialise jieba once, quietly, thread-safely
+    jieba_module()  # initialise jieba once, quietly, thread-safely
     t = jieba.analyse.default_tfidf
     return t.idf_freq, t.median_idf
 
@@ -130,9 +130,9 @@ def analyse_question(question: str, doc_names: frozenset[tuple[str, bool]] = fro
     """
     import jieba.posseg as pseg
 
-    from ..tokenize import STOPWORDS, _tokenizer
+    from ..retrieval.tokenize import STOPWORDS, jieba_module
 
-    _tokenizer()
+    jieba_module()
     idf, median = _idf()
     q = search_form(question)
     terms: dict[str, Term] = {}

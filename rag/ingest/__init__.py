@@ -23,6 +23,10 @@ from .loaders import SUPPORTED, read_document
 from .repair import looks_traditional, pinyin_annotation_count, repair_mojibake, strip_pinyin
 from .structure import Parser, Part
 
+# Bump when ingestion or chunking changes its output for the same input: indexes record it, and
+# one built by another version counts as stale.
+INGEST_VERSION = "1"
+
 CATALOG = "catalog.toml"
 
 

@@ -8,30 +8,19 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import IndexMismatchError
+from ..errors import IndexMismatchError
 from .tokenize import tokenize
-from .types import Chunk
 
 # Lucene BM25 with the usual parameters; chunks are short paragraphs, so length
 # normalisation (b) matters less than for whole documents.
 BM25_PARAMS = {"method": "lucene", "k1": 1.2, "b": 0.75}
 
 
-# What is indexed for a chunk (recorded in the manifest; a change means a rebuild).
-INDEXED_TEXT = "title + part + heading_path + context + text"
+# Bump when the saved layout or scoring changes; the index records it.
+VERSION = "bm25s-lucene/1"
 
 
-def chunk_search_text(chunk: Chunk) -> str:
-    """Indexed text of a chunk: document title, compilation part, heading path and table context
-    (search-only context, never cited) plus the text itself.
-
-    The title matters: questions often name their document ("报道里…", "泉州…", "十四五规划…");
-    on the tuned gold items it raised BM25 hit@5 from 0.91 to 0.98 (docs/retrieval.md).
-    """
-    return "\n".join(p for p in (chunk.title, chunk.part, chunk.search_text()) if p)
-
-
-def build_bm25(token_lists: Sequence[list[str]], chunk_ids: Sequence[str], out_dir: Path) -> dict:
+def build(out_dir: Path, token_lists: Sequence[list[str]], chunk_ids: Sequence[str]) -> dict:
     """Index ``token_lists`` (one per chunk) with bm25s and save to ``out_dir``; returns manifest info."""
     import bm25s
 
@@ -45,7 +34,12 @@ def build_bm25(token_lists: Sequence[list[str]], chunk_ids: Sequence[str], out_d
     return {"params": BM25_PARAMS, "vocab_size": len(retriever.vocab_dict), "documents": len(corpus)}
 
 
-class BM25Retriever:
+def load(bm25_dir: Path, info: dict, chunk_ids: Sequence[str]) -> BM25Ranker:
+    """The ranker saved by :func:`build` in ``bm25_dir`` (``info`` is what build returned)."""
+    return BM25Ranker(bm25_dir, chunk_ids)
+
+
+class BM25Ranker:
     """Ranks chunk rows by BM25 score; only rows with a positive score are candidates."""
 
     name = "bm25"

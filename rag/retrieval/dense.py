@@ -24,9 +24,11 @@ from typing import Protocol
 
 import numpy as np
 
-from .errors import ConfigError, IndexMismatchError
+from ..errors import ConfigError, IndexMismatchError
 from .tokenize import tokenize
 
+# Bump when the saved layout or the static-model recipe changes; the index records it.
+VERSION = "faiss-flatip/1"
 UNK = "[UNK]"
 STATIC = "static"
 Progress = Callable[[str, int, int], None]
@@ -204,13 +206,13 @@ class StaticEncoder:
 
 
 # --------------------------------------------------------------------------- build / load
-def build_dense(
+def build(
+    out_dir: Path,
     texts: Sequence[str],
     token_lists: Sequence[list[str]],
     chunk_ids: Sequence[str],
     embedding_model: str,
     static_dim: int,
-    out_dir: Path,
     progress: Progress | None = None,
 ) -> dict:
     """Embed the chunks and write ``out_dir``: faiss.index, ids.json, info.json (+ model/ for static)."""
@@ -247,7 +249,7 @@ def build_dense(
     return info
 
 
-class DenseRetriever:
+class DenseRanker:
     """Ranks chunk rows by cosine similarity in a FAISS ``IndexFlatIP`` of normalised vectors."""
 
     name = "dense"
@@ -290,3 +292,8 @@ def encoder_for(dense_dir: Path, info: dict) -> Encoder:
             return StaticEncoder(folder, input=info.get("input", "jieba-tokens"))
         return SentenceTransformerEncoder(str(folder), input=info.get("input", "jieba-tokens"), dim=info.get("dim"))
     return SentenceTransformerEncoder(info["model"], input=info.get("input", "text"), dim=info.get("dim"))
+
+
+def load(dense_dir: Path, info: dict, chunk_ids: Sequence[str]) -> DenseRanker:
+    """The ranker saved by :func:`build` in ``dense_dir`` (``info`` is what build returned)."""
+    return DenseRanker(dense_dir, chunk_ids)

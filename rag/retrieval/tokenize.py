@@ -15,7 +15,7 @@ import functools
 import re
 import threading
 
-from .text import search_form
+from ..text import search_form
 
 # Bump when the output of :func:`tokenize` changes for the same input: indexes record it and
 # an index built with another version is refused with "run `rag build`".
@@ -45,7 +45,8 @@ def _jieba():
 _init_lock = threading.Lock()
 
 
-def _tokenizer():
+def jieba_module():
+    """The initialised ``jieba`` module (initialised once per process, quietly, thread-safely)."""
     with _init_lock:  # jieba's lazy initialisation is not thread-safe
         return _jieba()
 
@@ -57,7 +58,7 @@ def tokenize(text: str) -> list[str]:
     """
     if not text:
         return []
-    jieba = _tokenizer()
+    jieba = jieba_module()
     out = []
     for tok in jieba.cut_for_search(search_form(text), HMM=True):
         tok = tok.strip()

@@ -1,0 +1,116 @@
+"""The index manifest: what an index was built from and with, and the one compatibility check.
+
+An index is *fresh* when its build key equals the current one: corpus file hashes, the
+index-relevant settings, explicit format/ingest/retrieval version numbers and the token counter in
+use. Source files are not hashed: editing a docstring never makes an index stale, while a change
+that alters output must bump a version number (``INGEST_VERSION``, ``TOKENIZER_VERSION`` ...).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+FORMAT = "rag-index/2"
+MANIFEST = "manifest.json"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 16), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    """Files in the corpus dir that the build looks at (hidden files ignored)."""
+    if not corpus_dir.is_dir():
+        return []
+    return sorted(p for p in corpus_dir.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+def corpus_fingerprint(corpus_dir: Path) -> dict[str, Any]:
+    """``{"files": {name: sha256}, "hash": sha256 of that mapping}``."""
+    files = {p.name: _sha256(p) for p in corpus_files(corpus_dir)}
+    digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
+    return {"files": files, "hash": digest}
+
+
+def jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    """``d`` as it reads back from JSON (Paths as strings), so comparisons are like for like."""
+    return json.loads(json.dumps(d, default=str))
+
+
+@dataclass(frozen=True)
+class BuildKey:
+    """Everything whose change makes a built index stale."""
+
+    versions: dict[str, str]  # format, ingest, tokenizer, bm25, dense ...
+    settings: dict[str, Any]  # Settings.index_settings()
+    token_counter: str  # rag.tokens.counter_name()
+    corpus_hash: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """``index/manifest.json``: self-description of a built index."""
+
+    format: str
+    versions: dict[str, str]
+    settings: dict[str, Any]
+    token_counter: str
+    corpus: dict[str, Any]
+    created: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    retrieval: dict[str, Any] = field(default_factory=dict)
+    libraries: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})  # type: ignore[arg-type]
+
+    def write(self, index_dir: Path) -> None:
+        (index_dir / MANIFEST).write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+
+    def compare(self, key: BuildKey) -> tuple[str, str, bool]:
+        """(state, reason, loadable) against the current build key; the one compatibility check.
+
+        state is "fresh" or "stale". An index built by another format/version or with other index
+        settings cannot be loaded; one whose corpus or token counter changed can (it is just out
+        of date until the next ``rag build``).
+        """
+        if self.format != FORMAT:
+            return "stale", f"index has format {self.format!r}, this program writes {FORMAT!r}", False
+        if self.versions != key.versions:
+            diff = ", ".join(f"{k}: index={self.versions.get(k)!r} now={v!r}"
+                             for k, v in key.versions.items() if self.versions.get(k) != v)
+            return "stale", f"index was written by another version of this program ({diff})", False
+        if self.settings != key.settings:
+            diff = ", ".join(f"{k}: index={self.settings.get(k)!r} now={v!r}"
+                             for k, v in key.settings.items() if self.settings.get(k) != v)
+            return "stale", f"index was built with other settings ({diff})", False
+        if self.token_counter != key.token_counter:
+            return "stale", f"token counter changed (index: {self.token_counter}, now: {key.token_counter})", True
+        if self.corpus.get("hash") != key.corpus_hash:
+            return "stale", "corpus files changed since the index was built", True
+        return "fresh", "corpus and settings unchanged", True
+
+
+def read_manifest(index_dir: Path) -> Manifest | None:
+    """The manifest of ``index_dir``, or None when there is none or it is unreadable."""
+    path = index_dir / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Manifest.from_dict(data) if isinstance(data, dict) and "format" in data else None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError):
+        return None
