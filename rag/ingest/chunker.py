@@ -15,6 +15,7 @@ from ..text import tiling_sentences
 from ..types import Chunk
 from .structure import Block
 
+
 def count_tokens(text: str) -> int:
     from ..tokens import count_tokens as _count
 
