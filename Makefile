@@ -40,6 +40,7 @@ run: build
 	$(VENV)/bin/rag serve
 
 test: install-dev
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
 	$(VENV)/bin/rag build
 	$(VENV)/bin/rag eval

@@ -97,7 +97,7 @@ def test_cli_ask_json_and_batch(seed_index, tmp_path):
 
 
 def test_question_terms_classifiers_time_words_and_focus():
-    from rag.answer.extractive import analyse_question
+    from rag.answer.question import analyse_question
 
     q = analyse_question("福建现在有多少个超千亿产业集群？")
     keys = {t.key: t for t in q.terms}
@@ -109,7 +109,7 @@ def test_question_terms_classifiers_time_words_and_focus():
 
 
 def test_document_names_and_abbreviations(pipeline):
-    from rag.answer.extractive import Term, analyse_question, credit, document_names, names_document
+    from rag.answer.question import Term, analyse_question, credit, document_names, names_document
 
     names = document_names(pipeline.documents)
     assert names_document("白皮书", names) and names_document("新闻", names) and names_document("规划", names)

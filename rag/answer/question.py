@@ -1,0 +1,231 @@
+"""Question analysis for the extractive answerer: weighted terms and the answer type.
+
+Terms are jieba words of the question minus function/question words, weighted by jieba's
+general-Chinese IDF. Place and person names, organisations and numbers/years are *anchors*;
+verbs and time words are *soft*; words after 什么/哪些 are the *focus*; words naming a document by
+its kind or alias are *document references* (see :mod:`rag.answer.extractive` for how each is used).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..text import match_key, search_form
+from ..types import DocumentInfo
+from .verify import bigrams
+
+# Question words the shared stopword list (rag.retrieval.tokenize.STOPWORDS) does not hold.
+QUESTION_WORDS = frozenset(
+    ["怎么办", "不够", "怎样", "谁", "多大", "多高", "多长", "哪天", "何时", "一共", "总共", "大概", "大约",
+     "指", "提", "提了", "说", "说法", "提法", "表述", "到底", "情况"]
+)
+SOFT_FLAGS = {"v", "vd", "t"}  # verbs and time words (现在, 早年): soft terms
+SOFT_UNSEEN = 0.3  # weight kept by a soft term that occurs in none of the retrieved passages
+FOCUS_COVER = 0.5  # share of a focus term's weight that counts towards a chunk's coverage
+_FOCUS_AFTER = re.compile(r"什么|哪些|哪几|哪类|哪种|何种")
+# jieba POS of anchors: place and person names (organisation tags are left out: 经贸委 is written
+# 经济贸易委员会 in the source, and abbreviations must not veto an answer).
+ANCHOR_FLAGS = {"ns", "nr", "nrt", "nrfg"}
+_NUMERIC_Q = re.compile(r"多少|多大|多高|多长|多快|比例|比重|占比|几(?![乎])|百分之")
+_DATE_Q = re.compile(r"哪天|哪一天|何时|什么时候|日期|哪年|哪一年|截止|有效期")
+_LIST_Q = re.compile(r"哪些|哪几|哪六|哪十|有什么|包括|包含|分别|各|列举|主要|怎么|如何|什么要求|什么政策|什么目标")
+_CROSS_Q = re.compile(r"分别|各自|各提|对比|比较|异同|说法|和.{0,12}(?:对|在)")
+HAS_NUMBER = re.compile(r"[0-9０-９]|[一二两三四五六七八九十百千万亿]+\s*[个条家项年元倍名亩批类位%％]")
+_PERCENT_Q = re.compile(r"比例|比重|占比|百分之|增长率")  # asks for a share: the answer needs a percentage
+_DAY_Q = re.compile(r"哪天|哪一天|几号|日期")  # asks for a day: the answer needs 月…日
+HAS_PERCENT = re.compile(r"[%％]|百分|[一二三四五六七八九十]成")
+HAS_DAY = re.compile(r"[0-9０-９]{1,2}\s*月\s*[0-9０-９]{1,2}\s*日")
+HAS_DATE = re.compile(r"[0-9０-９]{4}\s*年|[0-9０-９]{1,2}\s*月|年底|月底")
+_QUOTED = re.compile(r"[“\"「『‘]([^”\"」』’]{2,20})[”\"」』’]")
+ENUM_SEP = re.compile(r"[、；;]")
+SUBQUESTION_END = re.compile(r"(?<=[？?])")
+_DIGITS = re.compile(r"\d")
+
+
+@functools.lru_cache(maxsize=1)
+def _idf() -> tuple[dict[str, float], float]:
+    import jieba.analyse
+
+    from ..retrieval.tokenize import jieba_module
+
+    jieba_module()  # initialise jieba once, quietly, thread-safely
+    t = jieba.analyse.default_tfidf
+    return t.idf_freq, t.median_idf
+
+
+@dataclass(frozen=True)
+class Term:
+    key: str  # match_key form
+    weight: float
+    anchor: bool
+    soft: bool = False  # a verb or time word: the asker's phrasing, which the source may word differently
+    focus: bool = False  # names the kind of answer asked for (哪些补助, 什么扶持政策): instances need not repeat it
+    doc_ref: bool = False  # names a document by its kind or alias (白皮书, 新闻报道)
+
+
+@dataclass
+class QuestionInfo:
+    text: str
+    terms: list[Term]
+    numeric: bool
+    date: bool
+    is_list: bool
+    cross: bool
+    percent: bool = False
+    day: bool = False
+    any_anchor: bool = False  # anchors are alternatives ("分别", or “小升规”和“个转企”): one suffices
+
+    @property
+    def total(self) -> float:
+        return sum(t.weight for t in self.terms) or 1.0
+
+
+def analyse_question(question: str, doc_names: frozenset[tuple[str, bool]] = frozenset()) -> QuestionInfo:
+    """Weighted key terms and the answer type of a (sub-)question.
+
+    ``doc_names``: match keys of the documents' kinds and aliases (:func:`document_names`); a
+    term among them names a document rather than a topic.
+    """
+    import jieba.posseg as pseg
+
+    from ..retrieval.tokenize import STOPWORDS, jieba_module
+
+    jieba_module()
+    idf, median = _idf()
+    q = search_form(question)
+    terms: dict[str, Term] = {}
+    for phrase in _QUOTED.findall(q):  # a quoted name (“六个一”, “5315”工程) must be matched whole
+        key = match_key(phrase)
+        if len(key) >= 2:
+            terms[key] = Term(key, max(idf.get(phrase, median), median), True)
+    words = _join_single_chars([(w.word.strip(), w.flag) for w in pseg.lcut(q)], STOPWORDS)
+    focus_from = len(q)
+    if m := _FOCUS_AFTER.search(q):
+        focus_from = m.end()
+    pos = 0
+    for i, (word, flag) in enumerate(words):
+        at = q.find(word, pos) if word else -1
+        pos = at + len(word) if at >= 0 else pos
+        # the words after 什么/哪些, up to the next punctuation, name the kind of answer
+        focus = at >= focus_from and not re.search(r"[，,。？?；;！!]", q[focus_from:at])
+        key = match_key(word)
+        if not key or word in STOPWORDS or word in QUESTION_WORDS:
+            continue
+        if any(key in k for k in terms):  # part of a quoted phrase
+            continue
+        if key.isdigit():  # 2030 + 年 -> "2030年"; numbers are anchors
+            nxt = words[i + 1][0] if i + 1 < len(words) else ""
+            if nxt in ("年", "月", "日", "条", "个", "家", "项", "万", "亿", "强", "%"):
+                key += nxt
+            terms[key] = Term(key, median, True)
+            continue
+        if len(key) < 2:
+            continue
+        weight = idf.get(word, median)
+        doc_ref = names_document(key, doc_names)
+        anchor = flag in ANCHOR_FLAGS and not _DIGITS.search(key) and not doc_ref
+        terms[key] = Term(key, weight, anchor, soft=flag in SOFT_FLAGS and not anchor, focus=focus and not anchor,
+                          doc_ref=doc_ref)
+    numeric = bool(_NUMERIC_Q.search(q)) and not re.search(r"哪几(?![年])", q)
+    cross = bool(_CROSS_Q.search(q))
+    coordinated = sum(t.anchor for t in terms.values()) >= 2 and bool(re.search(r"[和与及或、]", q))
+    return QuestionInfo(
+        text=question,
+        terms=list(terms.values()),
+        numeric=numeric,
+        date=bool(_DATE_Q.search(q)),
+        is_list=bool(_LIST_Q.search(q)),
+        cross=cross,
+        percent=bool(_PERCENT_Q.search(q)) and numeric,
+        day=bool(_DAY_Q.search(q)),
+        any_anchor=cross or coordinated,
+    )
+
+
+def _join_single_chars(words: list[tuple[str, str]], stop: frozenset[str]) -> list[tuple[str, str]]:
+    """Join runs of single CJK characters jieba left apart (用/林/指标 -> 用林): they name one thing."""
+    out: list[tuple[str, str]] = []
+    run = ""
+    for word, flag in words + [("", "x")]:
+        # a classifier (多少个超千亿: 个) belongs to the number before it, not to the next word
+        if (len(word) == 1 and "\u4e00" <= word <= "\u9fff" and word not in stop and word not in QUESTION_WORDS
+                and flag not in ("m", "q")):
+            run += word
+            continue
+        if len(run) >= 2:
+            out.append((run, "n"))
+        run = ""
+        if word:
+            out.append((word, flag))
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def _number_pattern(key: str) -> re.Pattern:
+    return re.compile(rf"(?<![0-9.]){re.escape(key)}" + (r"(?![0-9.])" if key[-1].isdigit() else ""))
+
+
+def discount_unseen(q: QuestionInfo, views: Sequence[Any]) -> QuestionInfo:
+    """A soft term (verb, time word) that no retrieved passage uses keeps ``SOFT_UNSEEN`` of its weight.
+
+    The source says the same thing in its own words (搬进园区 -> 入园, 现在 -> 目前); a missing
+    name, place, year or topic noun still counts in full.
+    """
+    seen = " ".join(v.key + " " + v.context_key for v in views)
+    terms = [replace(t, weight=t.weight * SOFT_UNSEEN) if t.soft and credit(t, seen) == 0.0 else t for t in q.terms]
+    return replace(q, terms=terms)
+
+
+def with_context(part: QuestionInfo, whole: QuestionInfo) -> QuestionInfo:
+    """A sub-question ("覆盖多少个县域？") also weighs the rest of the question's terms, at half weight."""
+    if part.text == whole.text:
+        return part
+    own = {t.key for t in part.terms}
+    extra = [replace(t, weight=t.weight * 0.5, anchor=False) for t in whole.terms if t.key not in own]
+    return replace(part, terms=part.terms + extra)
+
+
+def credit(term: Term, key: str) -> float:
+    """1 when the term occurs; for a long term, partial credit for most of its bigrams."""
+    if term.key[0].isdigit():  # 5 must not match inside 2025
+        return 1.0 if _number_pattern(term.key).search(key) else 0.0
+    if term.key in key:
+        return 1.0
+    if term.anchor or len(term.key) < 3:
+        return 0.0
+    if _abbreviation(term.key).search(key):  # 经贸委 in 经济贸易委员会
+        return 0.8
+    grams = bigrams(term.key)
+    share = sum(1 for g in grams if g in key) / len(grams)
+    return 0.6 * share if share >= 0.5 else 0.0
+
+
+@functools.lru_cache(maxsize=256)
+def _abbreviation(key: str) -> re.Pattern:
+    """A Chinese abbreviation keeps one character of each word: 经贸委 = 经(济)贸(易)委(员会)."""
+    return re.compile(".{0,3}".join(map(re.escape, key)))
+
+
+def doc_names_of(doc: DocumentInfo) -> list[str]:
+    """A document's kind, then the aliases that are words (not file names or catalog numbers)."""
+    return [doc.kind] + [n for n in doc.aliases if n and not re.search(r"[.0-9]", n)]
+
+
+def document_names(documents: Mapping[str, DocumentInfo]) -> frozenset[tuple[str, bool]]:
+    """(match key, is a kind) of the names a question can use for a document (白皮书, 新闻报道, 泉州行动方案)."""
+    return frozenset((k, i == 0) for d in documents.values() for i, n in enumerate(doc_names_of(d))
+                     if len(k := match_key(n)) >= 2)
+
+
+def names_document(key: str, doc_names: frozenset[tuple[str, bool]]) -> bool:
+    """Does a question term name a document: a name, its head word (规划, 方案) or the start of a kind (新闻)?"""
+    return len(key) >= 2 and any(key == n or n.endswith(key) or (kind and n.startswith(key)) for n, kind in doc_names)
+
+
+def split_question(question: str) -> list[str]:
+    parts = [p.strip() for p in SUBQUESTION_END.split(question) if p.strip()]
+    return parts if len(parts) > 1 else [question]
