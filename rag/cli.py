@@ -227,6 +227,7 @@ def serve(
 
 
 def main() -> None:
+    """Entry point of the `rag` command: domain errors become one line and an exit code."""
     try:
         rc = app(standalone_mode=False)
         sys.exit(rc if isinstance(rc, int) else 0)

@@ -51,16 +51,19 @@ class Pipeline:
 
     @property
     def documents(self) -> dict[str, DocumentInfo]:
+        """The documents of the loaded index by doc id."""
         return self.index.documents
 
     @cached_property
     def retriever(self):
+        """The retriever over the loaded index (built once, thread-safely)."""
         from .retrieval import load_retriever
 
         with self._lock:
             return load_retriever(self.index, self.settings)
 
     def answerer(self, mode: str | None = None):
+        """The answerer for ``mode`` (default: settings.answer_mode), cached per mode."""
         from .answer import make_answerer
 
         mode = check_answer_mode(mode or self.settings.answer_mode)
@@ -93,11 +96,13 @@ class Pipeline:
         raise InputError(f"unknown document {ref!r}; valid ids: {valid} (file names and aliases work too)")
 
     def make_filters(self, docs: list[str] | tuple[str, ...] | None = None, **kw) -> Filters:
+        """Filters for the given document references (ids, aliases, file names or titles)."""
         doc_ids = tuple(self.resolve_doc(d) for d in (docs or ()))
         return Filters(doc_ids=doc_ids, **kw)
 
     # ------------------------------------------------------------------ stages
     def search(self, query: str, top_k: int | None = None, filters: Filters | None = None) -> list[ScoredChunk]:
+        """Ranked chunks for ``query`` (cleaned; ``top_k`` from 1 to 200, default settings.top_k)."""
         from .retrieval import clean_query
 
         q = clean_query(query)
@@ -105,6 +110,7 @@ class Pipeline:
         return self.retriever.retrieve(q, top_k=k, filters=filters)
 
     def ask(self, question: str, mode: str | None = None, filters: Filters | None = None, top_k: int | None = None) -> Answer:
+        """The verified, cited Answer to ``question``."""
         from .answer.base import final_answer
 
         return final_answer(self.ask_stream(question, mode=mode, filters=filters, top_k=top_k))

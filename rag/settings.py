@@ -44,6 +44,7 @@ def _env(name: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Settings:
+    """All settings (see the module docstring for precedence); invalid values fail in the constructor."""
     corpus_dir: Path = field(default=Path("corpus"), metadata=_env("RAG_CORPUS_DIR"))
     index_dir: Path = field(default=Path("index"), metadata=_env("RAG_INDEX_DIR"))
     data_dir: Path = field(default=Path("data"), metadata=_env("RAG_DATA_DIR"))  # feedback, exports
@@ -145,6 +146,7 @@ class Settings:
         return cls(**kwargs)
 
     def with_(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` applied (validated again)."""
         return replace(self, **changes)
 
     def index_settings(self) -> dict[str, Any]:
@@ -160,4 +162,5 @@ class Settings:
 
     @property
     def llm_configured(self) -> bool:
+        """True when an LLM endpoint and model are set."""
         return bool(self.llm_base_url and self.llm_model)

@@ -59,6 +59,7 @@ def _idf() -> tuple[dict[str, float], float]:
 
 @dataclass(frozen=True)
 class Term:
+    """One weighted question term (match-key form) and its role."""
     key: str  # match_key form
     weight: float
     anchor: bool
@@ -69,6 +70,7 @@ class Term:
 
 @dataclass
 class QuestionInfo:
+    """What a (sub-)question asks: its weighted terms and answer type."""
     text: str
     terms: list[Term]
     numeric: bool
@@ -81,6 +83,7 @@ class QuestionInfo:
 
     @property
     def total(self) -> float:
+        """Total term weight (1.0 for a question without terms)."""
         return sum(t.weight for t in self.terms) or 1.0
 
 
@@ -227,5 +230,6 @@ def names_document(key: str, doc_names: frozenset[tuple[str, bool]]) -> bool:
 
 
 def split_question(question: str) -> list[str]:
+    """Sub-questions of "A？B？" (each ending at its question mark); the whole question when there is one."""
     parts = [p.strip() for p in SUBQUESTION_END.split(question) if p.strip()]
     return parts if len(parts) > 1 else [question]

@@ -19,9 +19,8 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ..text import match_key, to_simplified
+from ..text import match_key, split_sentences, to_simplified
 from ..types import AnswerSentence, Chunk
-from ..text import split_sentences
 
 SUPPORT_MIN = 0.6  # share of the sentence's character bigrams found in the cited chunks
 
@@ -113,6 +112,7 @@ def lexical_support(sentence: str, source: str) -> float:
 
 @dataclass(frozen=True)
 class SupportCheck:
+    """The verdict on one sentence: lexical support and the numbers missing from its sources."""
     supported: bool
     support: float
     missing_facts: tuple[str, ...]
@@ -130,6 +130,7 @@ def check_sentence(sentence: str, cited_texts: Sequence[str]) -> SupportCheck:
 
 @dataclass(frozen=True)
 class Verified:
+    """Sentences after verification, their checks, and the citation ids that did not exist."""
     sentences: tuple[AnswerSentence, ...]
     unknown_ids: tuple[int, ...]  # markers that named no retrieved chunk (removed)
     checks: tuple[SupportCheck, ...]

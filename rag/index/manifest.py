@@ -78,6 +78,7 @@ class Manifest:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})  # type: ignore[arg-type]
 
     def write(self, index_dir: Path) -> None:
+        """Write ``manifest.json`` into ``index_dir``."""
         (index_dir / MANIFEST).write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
 
     def compare(self, key: BuildKey) -> tuple[str, str, bool]:

@@ -32,12 +32,14 @@ CATALOG = "catalog.toml"
 
 @dataclass
 class CatalogEntry:
+    """One ``[[document]]`` entry of ``corpus/catalog.toml``."""
     info: DocumentInfo
     parts: list[Part] = field(default_factory=list)
 
 
 @dataclass
 class CorpusLoad:
+    """The result of reading the corpus: documents, chunks, and the files that were skipped (with why)."""
     documents: list[DocumentInfo]
     chunks: list[Chunk]
     problems: list[DocumentError]
@@ -74,6 +76,7 @@ def read_catalog(corpus_dir: Path) -> dict[str, CatalogEntry]:
 
 
 def doc_id_from_name(name: str) -> str:
+    """A doc id for a file without a catalog entry: its name, lower-cased, letters/digits/dashes."""
     stem = Path(name).stem.lower()
     slug = re.sub(r"[^0-9a-z\u4e00-\u9fff]+", "-", stem).strip("-")
     return slug or hashlib.sha1(name.encode()).hexdigest()[:10]
@@ -102,6 +105,7 @@ def clean_text(text: str) -> tuple[str, dict[str, int]]:
 
 
 def load_corpus(settings: Settings, progress: Callable[[str, int, int], None] | None = None) -> CorpusLoad:
+    """Read, repair, structure and chunk every file in ``settings.corpus_dir``; bad files are reported, not fatal."""
     corpus_dir = settings.corpus_dir
     if not corpus_dir.is_dir():
         raise ConfigError(f"corpus directory {corpus_dir} does not exist (set RAG_CORPUS_DIR)")

@@ -17,6 +17,7 @@ from .structure import Block
 
 
 def count_tokens(text: str) -> int:
+    """Token count used for the chunk budget (see :mod:`rag.tokens`)."""
     from ..tokens import count_tokens as _count
 
     return _count(text)

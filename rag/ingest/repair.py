@@ -63,6 +63,7 @@ def is_common_char(ch: str) -> bool:
 
 
 def pinyin_annotation_count(text: str) -> int:
+    """How many pinyin annotations (點(diǎn)) ``text`` holds."""
     return len(_PINYIN.findall(text))
 
 
@@ -216,6 +217,7 @@ def is_hard_wrapped(lines: list[str]) -> bool:
 
 
 def median(values: list[int]) -> float:
+    """The median of ``values`` (0 for none)."""
     if not values:
         return 0.0
     s = sorted(values)
@@ -224,6 +226,7 @@ def median(values: list[int]) -> float:
 
 
 def typical_line_length(lines: list[str]) -> int:
+    """The typical length of the longer lines of ``lines`` (a hard-wrapped PDF has one)."""
     body = [len(ln.strip()) for ln in lines if len(ln.strip()) >= 8]
     if not body:
         return 0

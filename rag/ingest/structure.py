@@ -57,6 +57,7 @@ _ANNEX = re.compile(r"^附\s*件\s*\d+\s*[：:]")
 
 @dataclass
 class Block:
+    """A heading, paragraph, list item or table row with its heading path."""
     kind: str  # heading | text | list_item | table_row | front
     text: str
     level: int = -1
@@ -67,6 +68,7 @@ class Block:
 
 @dataclass
 class Part:
+    """One piece of a compilation: its title line and issuer (from the catalog)."""
     title: str
     starts_with: str
     issuer: str = ""
@@ -88,11 +90,13 @@ def _ends_sentence(s: str) -> bool:
 
 # ----------------------------------------------------------------------------- main parse
 class Parser:
+    """Turns repaired text into blocks with heading paths (see the module docstring)."""
     def __init__(self, parts: list[Part] | None = None):
         self.parts = parts or []
         self.short_limit = 45  # a line without sentence end at most this long stands alone
 
     def parse(self, text: str) -> list[Block]:
+        """Blocks of ``text`` in document order."""
         lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         lines = [ln.replace("\u3000", " ").rstrip(" \r") for ln in lines]
         lines = drop_page_furniture(lines)

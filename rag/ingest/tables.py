@@ -28,6 +28,7 @@ def is_tab_row(line: str) -> bool:
 
 @dataclass
 class Table:
+    """A rebuilt table: caption, header cells and rows."""
     caption: str
     header: list[str]
     rows: list[list[str]]
@@ -35,6 +36,7 @@ class Table:
     header_extra: str = ""
 
     def context_for(self, i: int) -> str:
+        """Search-only context for a row: caption and column headers."""
         head = " | ".join(h for h in self.header if h)
         bits = [self.caption, f"列：{head}" if head else "", self.header_extra, self.group_labels[i]]
         return "；".join(b for b in bits if b)

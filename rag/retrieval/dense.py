@@ -144,6 +144,7 @@ class SentenceTransformerEncoder:
 
     @property
     def model(self):
+        """The sentence-transformers model, loaded on first use."""
         if self._model is None:
             self._model = load_sentence_transformer(self.name_or_path)
             self.dim = self._model.get_embedding_dimension()
@@ -153,10 +154,12 @@ class SentenceTransformerEncoder:
         return [static_input(t) for t in texts] if self.input == "jieba-tokens" else list(texts)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised query vectors."""
         v = self.model.encode_query(self._prepare(texts), convert_to_numpy=True, normalize_embeddings=True)
         return np.asarray(v, dtype=np.float32)
 
     def encode_documents(self, texts: Sequence[str], batch_size: int = 64, progress: Progress | None = None) -> np.ndarray:
+        """L2-normalised document vectors, in batches, with progress."""
         prepared = self._prepare(texts)
         out = []
         for start in range(0, len(prepared), batch_size):
@@ -196,6 +199,7 @@ class StaticEncoder:
         self.dim = self._weights.shape[1]
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised query vectors: mean of the token rows."""
         prepared = [static_input(t) for t in texts] if self.input == "jieba-tokens" else list(texts)
         out = np.zeros((len(prepared), self.dim), dtype=np.float32)
         for i, enc in enumerate(self._tokenizer.encode_batch(prepared, add_special_tokens=False)):

@@ -100,6 +100,7 @@ class HybridRetriever:
         return mask
 
     def retrieve(self, query: str, top_k: int, filters: Filters | None = None) -> list[ScoredChunk]:
+        """Rank with every ranker, fuse by weighted RRF, rerank if configured, cut to ``top_k``."""
         check_top_k(top_k)
         allowed = self.allowed_rows(filters)
         depth = max(MIN_DEPTH, 5 * top_k)
@@ -129,6 +130,7 @@ class CrossEncoderReranker:
 
     @property
     def model(self):
+        """The CrossEncoder, loaded on first use (ConfigError when it cannot load)."""
         if self._model is None:
             from sentence_transformers import CrossEncoder
 
@@ -142,6 +144,7 @@ class CrossEncoderReranker:
         return self._model
 
     def rerank(self, query: str, results: list[ScoredChunk]) -> list[ScoredChunk]:
+        """``results`` reordered by cross-encoder score over (query, indexed text)."""
         from dataclasses import replace
 
         pairs = [(query, indexed_text(r.chunk)) for r in results]
