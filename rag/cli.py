@@ -10,9 +10,27 @@ import typer
 
 from .errors import InputError, RagError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="政策问答助手 — cited answers over policy documents.")
-eval_app = typer.Typer(help="Evaluate against gold Q&A pairs and gate on regressions.", invoke_without_command=True)
+_CONTEXT = {"help_option_names": ["-h", "--help"]}
+app = typer.Typer(add_completion=False, no_args_is_help=True, context_settings=_CONTEXT,
+                  pretty_exceptions_enable=False, help="政策问答助手 — cited answers over policy documents.")
+eval_app = typer.Typer(help="Evaluate against gold Q&A pairs and gate on regressions.", invoke_without_command=True,
+                       context_settings=_CONTEXT)
 app.add_typer(eval_app, name="eval")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"rag (fujian-policy-rag) {version('fujian-policy-rag')}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+):
+    """政策问答助手 — cited answers over policy documents."""
 
 
 def _settings(**overrides):
@@ -241,12 +259,11 @@ def main() -> None:
         sys.exit(130)
     except KeyboardInterrupt:
         sys.exit(130)
-    except Exception as e:  # click usage errors and the like
-        import click
-
-        if isinstance(e, click.exceptions.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
+    except Exception as e:
+        show = getattr(e, "show", None)
+        if isinstance(e, typer.exceptions.TyperException) and callable(show):  # usage errors: click's text, exit 2
+            show()
+            sys.exit(getattr(e, "exit_code", 2))
         import os
 
         if os.environ.get("RAG_DEBUG"):
