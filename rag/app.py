@@ -140,10 +140,8 @@ def _search_payload(pipeline: Pipeline, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _health(pipeline: Pipeline) -> dict[str, Any]:
-    from .index import index_status
-
-    state, reason = index_status(pipeline.settings)
-    counts = pipeline.index.manifest.get("counts", {})
+    state, reason = pipeline.status()
+    counts = pipeline.index.manifest.counts
     docs = [{"doc_id": d.doc_id, "title": d.title, "issuer": d.issuer, "date": d.date, "kind": d.kind}
             for d in pipeline.documents.values()]
     return {
@@ -348,17 +346,15 @@ def build_app(pipeline: Pipeline, auth: tuple[str, str] | None = None):
 
 def prepare(settings: Settings) -> Pipeline:
     """Build the index when missing or stale (saying so), then load it and the retriever once."""
-    from .index import build_index, index_status
-
-    state, reason = index_status(settings)
+    pipeline = Pipeline(settings)
+    state, reason = pipeline.status()
     if state != "fresh":
         print(f"index {state} ({reason}); building {settings.index_dir} from {settings.corpus_dir} ...", flush=True)
-        report = build_index(settings)
+        report = pipeline.build()
         for s in report.skipped:
             print(f"skipped {s['file']}: {s['reason']}", flush=True)
         print(f"built {settings.index_dir}: {report.documents} documents, {report.chunks} chunks "
               f"in {report.seconds:.1f}s", flush=True)
-    pipeline = Pipeline(settings)
     t0 = time.perf_counter()
     pipeline.ask("预热")  # load the index, models and tokenizer dictionary now, not on the first question
     print(f"loaded index: {len(pipeline.documents)} documents, {len(pipeline.index.chunks)} chunks "

@@ -929,7 +929,7 @@ def run_eval_cli(
         run = evaluate(pipeline, items, mode=mode, gold=gold, progress=lambda done, _: bar.update(task, completed=done))
 
     settings = pipeline.settings.public_dict()
-    corpus_hash = pipeline.index.manifest.get("corpus", {}).get("hash", "")
+    corpus_hash = pipeline.index.manifest.corpus.get("hash", "")
     warnings: list[str] = []
     if base is not None:
         if base.get("corpus_hash") != corpus_hash:

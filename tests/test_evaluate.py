@@ -332,7 +332,7 @@ def test_run_eval_cli_passes_on_its_own_baseline_and_fails_with_top_k_1(pipeline
     base = tmp_path / "baseline.json"
     assert run_eval_cli(pipeline, gold, None, base, tmp_path / "r0", update_baseline=True) == 0
     saved = json.loads(base.read_text(encoding="utf-8"))
-    assert saved["corpus_hash"] == pipeline.index.manifest["corpus"]["hash"]
+    assert saved["corpus_hash"] == pipeline.index.manifest.corpus["hash"]
     assert saved["settings"]["top_k"] == pipeline.settings.top_k and saved["gold_hash"]
     assert set(saved["questions"]) == {"pilot", "pilot-both", "nope"}
     assert run_eval_cli(pipeline, gold, None, base, tmp_path / "r1", update_baseline=False) == 0
