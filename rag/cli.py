@@ -112,6 +112,19 @@ def status():
     raise typer.Exit(0 if state == "fresh" else 1)
 
 
+@app.command()
+def check():
+    """Verify every index file against the checksums in its manifest (exit 3 when one is damaged)."""
+    from .errors import IndexDamagedError
+
+    p = _pipeline()
+    bad, seconds = p.check()
+    if bad:
+        raise IndexDamagedError(f"damaged index file {bad[0]}" + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else "")
+                                + "; run `rag build --force`")
+    typer.echo(f"index ok: {len(p.index.manifest.files)} files verified in {seconds:.2f}s")
+
+
 # --------------------------------------------------------------------------- chunks
 @app.command()
 def chunks(

@@ -31,6 +31,10 @@ class IndexMismatchError(RagError):
     exit_code = 3
 
 
+class IndexDamagedError(IndexMismatchError):
+    """An index file is truncated, overwritten or unreadable; the message names the file."""
+
+
 class DocumentError(RagError):
     """A corpus file could not be read (empty, binary, undecodable ...)."""
 

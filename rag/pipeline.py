@@ -57,10 +57,25 @@ class Pipeline:
     @cached_property
     def retriever(self):
         """The retriever over the loaded index (built once, thread-safely)."""
+        from .errors import IndexDamagedError, RagError
         from .retrieval import load_retriever
 
         with self._lock:
-            return load_retriever(self.index, self.settings)
+            try:
+                return load_retriever(self.index, self.settings)
+            except RagError:
+                raise
+            except Exception as e:  # noqa: BLE001 - an unreadable artifact (npy, faiss, json) is a damaged index
+                raise IndexDamagedError(
+                    f"the retrieval files in {self.index.dir} are damaged ({type(e).__name__}: {str(e)[:120]}); "
+                    "run `rag check` to see which, then `rag build --force`"
+                ) from None
+
+    def check(self) -> tuple[list[str], float]:
+        """Verify every index file against the manifest's checksums: (damaged files, seconds taken)."""
+        t0 = time.perf_counter()
+        bad = self.index.verify()
+        return bad, time.perf_counter() - t0
 
     def answerer(self, mode: str | None = None):
         """The answerer for ``mode`` (default: settings.answer_mode), cached per mode."""

@@ -10,8 +10,7 @@ import httpx
 import pytest
 
 from rag.app import build_app
-from rag.pipeline import build_index
-from rag.pipeline import Pipeline
+from rag.pipeline import Pipeline, build_index
 from rag.settings import Settings
 from rag.ui_render import answer_html, sources_html
 

@@ -312,8 +312,7 @@ TINY_GOLD = [
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
     try:
-        from rag.pipeline import build_index
-        from rag.pipeline import Pipeline
+        from rag.pipeline import Pipeline, build_index
         from rag.settings import Settings
 
         settings = Settings.load(overrides={"index_dir": tmp_path_factory.mktemp("eval-index"), "embedding_model": "none",

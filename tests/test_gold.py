@@ -106,8 +106,9 @@ def test_key_facts_are_written_as_in_the_evidence_documents(gold, raw_keys):
 @pytest.fixture(scope="session")
 def built_chunks(tmp_path_factory):
     try:
-        from rag.pipeline import build_index, open_index as load_index
         from rag.ingest import load_corpus  # noqa: F401 - ingestion must exist before we can build
+        from rag.pipeline import build_index
+        from rag.pipeline import open_index as load_index
     except ImportError as e:
         pytest.skip(f"index cannot be built yet: {e}")
     from rag.settings import Settings

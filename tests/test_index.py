@@ -67,3 +67,49 @@ def test_the_build_key_does_not_hash_source_files(settings):
     key = build_key(settings, RetrievalArtifacts(settings))
     assert set(key.versions) == {"format", "ingest", "tokenizer", "indexed_text", "bm25", "dense"}
     assert all(len(v) < 60 for v in key.versions.values())  # version labels, not source digests
+
+
+# --------------------------------------------------------------------------- damage
+def _overwrite_same_size(path):
+    data = bytearray(path.read_bytes())
+    data[-8:] = bytes(8)  # same size, other content
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("rel, damage", [
+    ("bm25/data.csc.index.npy", _overwrite_same_size),
+    ("chunks.jsonl", lambda p: p.write_bytes(p.read_bytes()[:50])),
+    ("documents.json", lambda p: p.write_text("{", encoding="utf-8")),
+    ("bm25/vocab.index.json", lambda p: p.unlink()),
+    ("manifest.json", lambda p: p.write_bytes(p.read_bytes()[:40])),
+])
+def test_a_damaged_index_file_is_named_and_a_build_repairs_it(settings, rel, damage):
+    from rag.errors import IndexDamagedError
+
+    good = [c.id for c in open_index(settings).chunks]
+    damage(settings.index_dir / rel)
+    with pytest.raises(IndexDamagedError, match=rf"{rel.split('/')[-1]}.*rag build --force"):
+        open_index(settings)
+    assert index_status(settings)[0] == "damaged"
+    assert build_index(settings).status == "built"
+    assert [c.id for c in open_index(settings).chunks] == good
+    assert open_index(settings).verify() == []
+
+
+def test_rag_check_and_search_exit_3_naming_the_damaged_file(settings):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "RAG_INDEX_DIR": str(settings.index_dir), "RAG_CORPUS_DIR": str(settings.corpus_dir),
+           "RAG_EMBEDDING_MODEL": "none"}
+
+    def rag(*args):
+        return subprocess.run([sys.executable, "-m", "rag", *args], capture_output=True, text=True, env=env, timeout=120)
+
+    ok = rag("check")
+    assert ok.returncode == 0 and "files verified" in ok.stdout
+    _overwrite_same_size(settings.index_dir / "bm25" / "data.csc.index.npy")
+    for args in (("check",), ("search", "要素保障")):
+        r = rag(*args)
+        assert r.returncode == 3 and "data.csc.index.npy" in r.stderr and "rag build --force" in r.stderr

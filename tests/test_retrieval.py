@@ -3,7 +3,6 @@ tiny models built here (no download), filters, bad queries, mismatch detection, 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from ..text import match_key
+from ..text import Span, match_key, split_sentences
 from ..types import Chunk, Citation, DocumentInfo
-from ..text import Span, split_sentences
 from .verify import bigrams
 
 HEADING_SEP = " › "

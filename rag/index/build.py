@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..errors import IndexDamagedError
 from ..settings import Settings
 from ..types import Chunk
-from .manifest import FORMAT, BuildKey, Manifest, corpus_fingerprint, jsonable, read_manifest
+from .manifest import FORMAT, BuildKey, Manifest, corpus_fingerprint, damaged_files, file_table, jsonable, read_manifest
 from .store import write_local
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -77,12 +78,23 @@ def build_key(settings: Settings, artifacts: ArtifactWriter) -> BuildKey:
     )
 
 
-def index_status(settings: Settings, artifacts: ArtifactWriter) -> tuple[str, str]:
-    """("fresh" | "missing" | "stale", human-readable reason)."""
-    manifest = read_manifest(settings.index_dir)
+def _state(settings: Settings, key: BuildKey) -> tuple[str, str, Manifest | None]:
+    try:
+        manifest = read_manifest(settings.index_dir)
+    except IndexDamagedError as e:
+        return "damaged", str(e), None
     if manifest is None:
-        return "missing", f"no index at {settings.index_dir}"
-    state, reason, _ = manifest.compare(build_key(settings, artifacts))
+        return "missing", f"no index at {settings.index_dir}", None
+    bad = damaged_files(settings.index_dir, manifest.files, checksums=True)
+    if bad:
+        return "damaged", f"damaged index file {bad[0]}", manifest
+    state, reason, _ = manifest.compare(key)
+    return state, reason, manifest
+
+
+def index_status(settings: Settings, artifacts: ArtifactWriter) -> tuple[str, str]:
+    """("fresh" | "missing" | "stale" | "damaged", human-readable reason); file checksums are verified."""
+    state, reason, _ = _state(settings, build_key(settings, artifacts))
     return state, reason
 
 
@@ -93,8 +105,7 @@ def build_index(settings: Settings, artifacts: ArtifactWriter, force: bool = Fal
 
     t0 = time.perf_counter()
     key = build_key(settings, artifacts)
-    old = read_manifest(settings.index_dir)
-    state, reason = ("missing", f"no index at {settings.index_dir}") if old is None else old.compare(key)[:2]
+    state, reason, old = _state(settings, key)
     if state == "fresh" and not force and old is not None:
         return BuildReport("fresh", reason, old.counts.get("documents", 0), old.counts.get("chunks", 0), old.skipped)
     fingerprint = corpus_fingerprint(settings.corpus_dir)
@@ -119,6 +130,7 @@ def build_index(settings: Settings, artifacts: ArtifactWriter, force: bool = Fal
             skipped=skipped,
             retrieval=retrieval_info,
             libraries=library_versions(),
+            files=file_table(tmp),
         ).write(tmp)
         _swap_in(tmp, index_dir)
     except BaseException:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-FORMAT = "rag-index/2"
+FORMAT = "rag-index/3"  # 3: per-file sizes and checksums
 MANIFEST = "manifest.json"
 
 
@@ -69,6 +69,7 @@ class Manifest:
     skipped: list[dict[str, str]] = field(default_factory=list)
     retrieval: dict[str, Any] = field(default_factory=dict)
     libraries: dict[str, str] = field(default_factory=dict)
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)  # relative path -> {"size", "sha256"}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,13 +106,42 @@ class Manifest:
         return "fresh", "corpus and settings unchanged", True
 
 
+def file_table(index_dir: Path) -> dict[str, dict[str, Any]]:
+    """Size and sha256 of every file under ``index_dir`` except the manifest itself."""
+    return {
+        p.relative_to(index_dir).as_posix(): {"size": p.stat().st_size, "sha256": _sha256(p)}
+        for p in sorted(index_dir.rglob("*")) if p.is_file() and p.name != MANIFEST
+    }
+
+
+def damaged_files(index_dir: Path, files: dict[str, dict[str, Any]], checksums: bool = False) -> list[str]:
+    """Files of the table that are missing, of another size, or (``checksums``) of other content."""
+    bad = []
+    for rel, want in files.items():
+        p = index_dir / rel
+        try:
+            size = p.stat().st_size
+        except OSError:
+            bad.append(f"{p} (missing)")
+            continue
+        if size != want.get("size"):
+            bad.append(f"{p} (size {size}, expected {want.get('size')})")
+        elif checksums and _sha256(p) != want.get("sha256"):
+            bad.append(f"{p} (checksum differs)")
+    return bad
+
+
 def read_manifest(index_dir: Path) -> Manifest | None:
-    """The manifest of ``index_dir``, or None when there is none or it is unreadable."""
+    """The manifest of ``index_dir``; None when there is none; IndexDamagedError when it is unreadable."""
+    from ..errors import IndexDamagedError
+
     path = index_dir / MANIFEST
     if not path.is_file():
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return Manifest.from_dict(data) if isinstance(data, dict) and "format" in data else None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError):
-        return None
+        if not isinstance(data, dict) or "format" not in data:
+            raise ValueError("not a manifest object")
+        return Manifest.from_dict(data)
+    except (OSError, UnicodeDecodeError, ValueError, TypeError) as e:
+        raise IndexDamagedError(f"index file {path} is damaged ({type(e).__name__}); run `rag build --force`") from None
