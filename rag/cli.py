@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from .errors import InputError, RagError
+from .text import heading_label
 
 _CONTEXT = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(add_completion=False, no_args_is_help=True, context_settings=_CONTEXT,
@@ -69,6 +70,19 @@ def _batch(path: Path, answer_one) -> None:
         except InputError as e:
             line = {"question": item["question"], "error": str(e)}
         typer.echo(json.dumps({**line, "id": item["id"]}, ensure_ascii=False))
+
+
+def _batch_or_json(batch: Path | None, question: str | None, as_json: bool, one) -> bool:
+    """Handle ``--batch FILE`` and ``--json`` for a query command; False when the caller prints the result itself."""
+    if batch is not None:
+        _batch(batch, one)
+        return True
+    if question is None:
+        raise InputError("give a question, or --batch FILE")
+    if as_json:
+        typer.echo(json.dumps(one(question), ensure_ascii=False, indent=1))
+        return True
+    return False
 
 
 # --------------------------------------------------------------------------- build
@@ -147,7 +161,7 @@ def chunks(
 
     t = Table("id", "kind", "heading_path", "text", show_lines=False)
     for c in rows:
-        t.add_row(c.id, c.kind, " › ".join(c.heading_path)[-40:], c.text[:60])
+        t.add_row(c.id, c.kind, heading_label(c.heading_path)[-40:], c.text[:60])
     Console().print(t)
 
 
@@ -161,26 +175,22 @@ def search(
     batch: Path | None = typer.Option(None, "--batch", help='JSONL file of {"id","question"}; one JSON line out per question.'),
 ):
     """Retrieve the best matching paragraphs."""
-    from .render import search_result_dict
-
     p = _pipeline()
     filters = p.make_filters(doc)
-    if batch is not None:
-        _batch(batch, lambda q: {"question": q, "results": [search_result_dict(r) for r in p.search(q, top_k=k, filters=filters)]})
+
+    def one(q: str) -> dict:
+        return {"question": q, "results": [r.to_result() for r in p.search(q, top_k=k, filters=filters)]}
+
+    if _batch_or_json(batch, query, as_json, one):
         return
-    if query is None:
-        raise InputError("give a question, or --batch FILE")
     results = p.search(query, top_k=k, filters=filters)
-    if not results and not as_json:
+    if not results:
         typer.echo("没有找到相关段落 / no matching paragraphs")
-        return
-    if as_json:
-        typer.echo(json.dumps({"question": query, "results": [search_result_dict(r) for r in results]}, ensure_ascii=False, indent=1))
         return
     for i, r in enumerate(results, 1):
         c = r.chunk
         ranks = " ".join(f"{k}={v}" for k, v in r.ranks.items() if v is not None)
-        typer.echo(f"{i:>2}. [{c.id}] {r.score:.4f} ({ranks})  {c.title} › {' › '.join(c.heading_path)}")
+        typer.echo(f"{i:>2}. [{c.id}] {r.score:.4f} ({ranks})  {heading_label((c.title, *c.heading_path))}")
         typer.echo(f"    {c.text[:160]}")
 
 
@@ -196,15 +206,9 @@ def ask(
     """Answer a question with numbered, verified citations."""
     p = _pipeline()
     filters = p.make_filters(doc)
-    if batch is not None:
-        _batch(batch, lambda q: p.ask(q, mode=mode, filters=filters).to_dict())
+    if _batch_or_json(batch, question, as_json, lambda q: p.ask(q, mode=mode, filters=filters).to_dict()):
         return
-    if question is None:
-        raise InputError("give a question, or --batch FILE")
-    if as_json:
-        typer.echo(json.dumps(p.ask(question, mode=mode, filters=filters).to_dict(), ensure_ascii=False, indent=1))
-        return
-    from .render import answer_to_text
+    from .export.text import answer_to_text
 
     typer.echo(answer_to_text(p.ask(question, mode=mode, filters=filters)))
 
@@ -247,7 +251,7 @@ def serve(
     auth: str | None = typer.Option(None, "--auth", help="user:password for a login page."),
 ):
     """Start the chat UI and the HTTP API (builds the index first if missing or stale)."""
-    from .app import serve as run_server
+    from .serve.app import serve as run_server
 
     creds = None
     if auth is not None:

@@ -54,8 +54,8 @@ def contains(haystack: str, needle: str) -> bool:
 
 
 def heading_label(path: tuple[str, ...] | list[str], sep: str = " › ") -> str:
-    """A heading path as one line: ``一、… › （三）… › 4.…``."""
-    return sep.join(path)
+    """A heading path as one line: ``一、… › （三）… › 4.…`` (empty parts left out)."""
+    return sep.join(p for p in path if p)
 
 
 # --------------------------------------------------------------------------- sentences

@@ -7,10 +7,12 @@ can be written to JSON(L) without pickle.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 CHUNK_KINDS = ("text", "heading", "table_row", "list_item")
+UNVERIFIED_MARK = "〔未核实〕"  # follows a sentence that could not be verified, in place of its [n]
 
 
 def _from_dict(cls, data: dict[str, Any]):
@@ -40,14 +42,17 @@ class DocumentInfo:
 
     @property
     def year(self) -> int | None:
+        """The year of ``date``, or None when the date is unknown."""
         head = self.date[:4]
         return int(head) if head.isdigit() else None
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly fields (as stored in the index)."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DocumentInfo:
+        """The record stored by ``to_dict`` (unknown keys ignored)."""
         return _from_dict(cls, data)
 
 
@@ -74,6 +79,7 @@ class Chunk:
     part_issuer: str = ""  # for compilations: the issuer of that part (from the catalog)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly fields plus ``doc`` (= ``doc_id``), as in chunks.jsonl and ``rag chunks``."""
         d = asdict(self)
         d["heading_path"] = list(self.heading_path)
         d["doc"] = self.doc_id
@@ -81,6 +87,7 @@ class Chunk:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Chunk:
+        """The record stored by ``to_dict`` (``doc`` accepted for ``doc_id``)."""
         data = dict(data)
         if "doc_id" not in data and "doc" in data:
             data["doc_id"] = data["doc"]
@@ -96,10 +103,11 @@ class ScoredChunk:
     ranks: dict[str, int | None] = field(default_factory=dict)
     scores: dict[str, float | None] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        d = self.chunk.to_dict()
-        d.update(score=self.score, ranks=dict(self.ranks), scores=dict(self.scores))
-        return d
+    def to_result(self) -> dict[str, Any]:
+        """The passage as ``rag search --json`` / ``--batch`` and ``POST /api/search`` print it."""
+        c = self.chunk
+        return {"id": c.id, "doc": c.doc_id, "title": c.title, "heading_path": list(c.heading_path), "kind": c.kind,
+                "text": c.text, "score": round(self.score, 6), "ranks": dict(self.ranks)}
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,7 @@ class Filters:
     kinds: tuple[str, ...] = ()
 
     def is_empty(self) -> bool:
+        """True when nothing is restricted."""
         return not (self.doc_ids or self.issuers or self.years or self.kinds)
 
 
@@ -131,6 +140,7 @@ class Citation:
     memo: str  # memo-ready rendering
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly fields, as in the ``citations`` of an answer."""
         d = asdict(self)
         d["heading_path"] = list(self.heading_path)
         return d
@@ -138,12 +148,43 @@ class Citation:
 
 @dataclass(frozen=True)
 class AnswerSentence:
+    """One sentence of an answer, as verified.
+
+    ``citations`` are the renumbered ``[n]`` of its sources (empty when ``supported`` is false);
+    ``paragraph`` is the 0-based paragraph the sentence belongs to (a new paragraph starts on a new line).
+    """
+
     text: str
     citations: tuple[int, ...]
     supported: bool
+    paragraph: int = 0
+
+    @property
+    def marked(self) -> str:
+        """The sentence as it reads in ``Answer.answer``: its text, then ``[n]`` markers or 〔未核实〕."""
+        if not self.supported:
+            return self.text + UNVERIFIED_MARK
+        return self.text + "".join(f"[{n}]" for n in self.citations)
 
     def to_dict(self) -> dict[str, Any]:
+        """``text``, ``citations`` and ``supported``, as in the ``sentences`` of an answer."""
         return {"text": self.text, "citations": list(self.citations), "supported": self.supported}
+
+
+def sentence_paragraphs(sentences: Sequence[AnswerSentence]) -> tuple[tuple[AnswerSentence, ...], ...]:
+    """``sentences`` grouped into paragraphs (runs of the same ``paragraph``), in order."""
+    groups: list[list[AnswerSentence]] = []
+    for s in sentences:
+        if groups and groups[-1][-1].paragraph == s.paragraph:
+            groups[-1].append(s)
+        else:
+            groups.append([s])
+    return tuple(tuple(g) for g in groups)
+
+
+def sentences_text(sentences: Sequence[AnswerSentence]) -> str:
+    """The plain answer text of ``sentences``: marked sentences, paragraphs on separate lines."""
+    return "\n".join("".join(s.marked for s in group) for group in sentence_paragraphs(sentences))
 
 
 @dataclass(frozen=True)
@@ -161,7 +202,12 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     id: str = ""
 
+    def paragraphs(self) -> tuple[tuple[AnswerSentence, ...], ...]:
+        """The sentences grouped into paragraphs (empty for an abstention)."""
+        return sentence_paragraphs(self.sentences)
+
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object of ``rag ask --json`` / ``--batch`` and ``POST /api/ask``."""
         return {
             "id": self.id,
             "question": self.question,
@@ -178,6 +224,8 @@ class Answer:
 
 @dataclass(frozen=True)
 class Evidence:
+    """A quote that answers a gold question, optionally with the document it must come from."""
+
     quote: str
     doc: str = ""
 
@@ -196,6 +244,7 @@ class GoldItem:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GoldItem:
+        """One parsed line of a gold file (evidence given as strings or ``{"quote", "doc"}`` objects)."""
         ev = tuple(
             Evidence(quote=e["quote"], doc=e.get("doc", "")) if isinstance(e, dict) else Evidence(quote=str(e))
             for e in data.get("evidence", [])

@@ -1,4 +1,4 @@
-"""Run the real app (UI + API) with uvicorn on 127.0.0.1 in a background thread, for tests."""
+"""Run the real app (UI + API, ``rag.serve.app.build_app``) with uvicorn on 127.0.0.1 in a background thread, for tests."""
 
 from __future__ import annotations
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from rag.app import build_app
 from rag.pipeline import Pipeline, build_index
+from rag.serve.app import build_app
+from rag.serve.html import answer_html, sources_html
 from rag.settings import Settings
-from rag.ui_render import answer_html, sources_html
 
 from .live_server import live_server
 

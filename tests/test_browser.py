@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from rag.app import build_app
+from rag.export import answer_to_text
 from rag.feedback import feedback_path
 from rag.pipeline import Pipeline
-from rag.render import answer_to_text
+from rag.serve.app import build_app
 
 from .live_server import live_server
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rag.answer.base import Draft, verify_draft
 from rag.answer.citations import format_date, memo_line
 from rag.answer.verify import CitedSentence, check_sentence, facts, parse_cited_sentences, verify_sentences
-from rag.render import answer_to_markdown, answer_to_text
+from rag.export import answer_to_markdown, answer_to_text
 from rag.text import split_sentences
 
 from .answer_fixtures import DOCUMENTS, NEWS_TECH, PILOT, QZ_REWARD, WP, scored

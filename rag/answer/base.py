@@ -10,15 +10,16 @@ citation), citations renumbered 1..m in order of use and rendered for memos.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol, runtime_checkable
 
-from ..types import Answer, AnswerSentence, Chunk, Citation, DocumentInfo, ScoredChunk
+from ..types import UNVERIFIED_MARK, Answer, AnswerSentence, Chunk, Citation, DocumentInfo, ScoredChunk, sentences_text
 from .citations import best_span, make_citation, quote_span
 from .verify import CitedSentence, verify_sentences
 
 ABSTAIN_PREFIX = "文件中未找到"
-UNVERIFIED_MARK = "〔未核实〕"
+__all__ = ["ABSTAIN_PREFIX", "UNVERIFIED_MARK", "Answerer", "BaseAnswerer", "Draft", "abstain_text", "final_answer",
+           "verify_draft"]
 
 
 @runtime_checkable
@@ -35,31 +36,39 @@ class Answerer(Protocol):
 
     def answer(
         self, question: str, retrieved: Sequence[ScoredChunk], documents: Mapping[str, DocumentInfo]
-    ) -> Answer: ...
+    ) -> Answer:
+        """The final verified :class:`Answer` (the last item of ``stream``)."""
+        ...
 
 
-@dataclass
+@dataclass(frozen=True)
 class Draft:
-    """What composing produced, before verification.
+    """What composing produced, before verification (immutable: derive changes with ``dataclasses.replace``).
 
     ``sources`` maps the ids used in ``sentences`` to chunks. ``spans`` optionally
     gives, per sentence index, the exact character span in each cited chunk
     (extractive mode knows it; for model output it is searched for).
+    ``separators`` gives the text put before each sentence: "" (same paragraph) or "\n" (a new one).
     For an abstention, ``sentences`` is empty and ``closest`` lists the nearest chunks.
+    Sequences given as lists are stored as tuples.
     """
 
     question: str
     mode: str
-    sentences: list[CitedSentence]
-    sources: dict[int, Chunk]
+    sentences: tuple[CitedSentence, ...]
+    sources: Mapping[int, Chunk]
     retrieved: tuple[ScoredChunk, ...]
     abstained: bool = False
     abstain_reason: str = ""
-    closest: list[Chunk] = field(default_factory=list)
-    spans: dict[int, dict[int, tuple[int, int]]] = field(default_factory=dict)
-    notices: list[str] = field(default_factory=list)
-    separators: list[str] = field(default_factory=list)  # text put before each sentence ("" or "\n")
-    timings_ms: dict[str, float] = field(default_factory=dict)
+    closest: tuple[Chunk, ...] = ()
+    spans: Mapping[int, Mapping[int, tuple[int, int]]] = field(default_factory=dict)
+    notices: tuple[str, ...] = ()
+    separators: tuple[str, ...] = ()
+    timings_ms: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self):
+        for name in ("sentences", "retrieved", "closest", "notices", "separators"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
 
 
 def verify_draft(draft: Draft, documents: Mapping[str, DocumentInfo]) -> Answer:
@@ -74,12 +83,12 @@ def verify_draft(draft: Draft, documents: Mapping[str, DocumentInfo]) -> Answer:
     renumber: dict[int, int] = {}
     quote_spans: dict[int, list[tuple[int, int]]] = {}
     final: list[AnswerSentence] = []
-    pieces: list[str] = []
+    paragraph = 0
     for i, (s, check) in enumerate(zip(verified.sentences, verified.checks)):
-        sep = draft.separators[i] if i < len(draft.separators) and pieces else ""
+        if final and i < len(draft.separators) and "\n" in draft.separators[i]:
+            paragraph += 1
         if not s.supported:
-            final.append(AnswerSentence(s.text, (), False))
-            pieces.append(sep + s.text + UNVERIFIED_MARK)
+            final.append(AnswerSentence(s.text, (), False, paragraph))
             why = f"（未见于引文的数字：{'、'.join(check.missing_facts)}）" if check.missing_facts else ""
             if not s.citations:
                 why = "（没有有效的来源编号）"
@@ -96,8 +105,7 @@ def verify_draft(draft: Draft, documents: Mapping[str, DocumentInfo]) -> Answer:
                 b = best_span(s.text, chunk.text)
                 span = (b.start, b.end)
             quote_spans.setdefault(old, []).append(span)
-        final.append(AnswerSentence(s.text, tuple(new_ids), True))
-        pieces.append(sep + s.text + "".join(f"[{n}]" for n in new_ids))
+        final.append(AnswerSentence(s.text, tuple(new_ids), True, paragraph))
     citations = tuple(
         make_citation(new, draft.sources[old], documents, quote_span(draft.sources[old].text, quote_spans[old]))
         for old, new in sorted(renumber.items(), key=lambda kv: kv[1])
@@ -106,14 +114,10 @@ def verify_draft(draft: Draft, documents: Mapping[str, DocumentInfo]) -> Answer:
         # Nothing verifiable: answer as an abstention instead of showing unsourced text.
         notices.append("回答中没有能在来源中核实的句子。")
         closest = [sc.chunk for sc in draft.retrieved[:3]]
-        return _abstained_answer(
-            Draft(draft.question, draft.mode, [], {}, draft.retrieved, True, draft.abstain_reason, closest,
-                  timings_ms=draft.timings_ms),
-            documents, notices,
-        )
+        return _abstained_answer(replace(draft, abstained=True, closest=closest), documents, notices)
     return Answer(
         question=draft.question,
-        answer="".join(pieces),
+        answer=sentences_text(final),
         abstained=False,
         mode=draft.mode,
         sentences=tuple(final),
@@ -125,6 +129,7 @@ def verify_draft(draft: Draft, documents: Mapping[str, DocumentInfo]) -> Answer:
 
 
 def abstain_text(question: str, reason: str = "") -> str:
+    """The text of an abstention: 文件中未找到<reason or the question>。 and a pointer to the closest passages."""
     what = reason or f"能回答“{question.strip()}”的内容"
     return f"{ABSTAIN_PREFIX}{what}。以下是最接近的段落，仅供参考。"
 
@@ -165,7 +170,9 @@ class BaseAnswerer:
     mode = ""
 
     def stream(self, question, retrieved, documents) -> Iterator[str | Answer]:  # pragma: no cover - abstract
+        """Yield text deltas, then the final verified Answer (each mode implements this)."""
         raise NotImplementedError
 
     def answer(self, question: str, retrieved: Sequence[ScoredChunk], documents: Mapping[str, DocumentInfo]) -> Answer:
+        """The last item of ``stream``: the verified Answer."""
         return final_answer(self.stream(question, retrieved, documents))

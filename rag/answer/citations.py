@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from ..text import Span, match_key, split_sentences
+from ..text import Span, heading_label, match_key, split_sentences
 from ..types import Chunk, Citation, DocumentInfo
 from .verify import bigrams
 
@@ -46,7 +46,7 @@ def memo_line(chunk: Chunk, doc: DocumentInfo | None, quote: str) -> str:
     path = chunk.heading_path
     if chunk.part and path and path[0] == chunk.part:
         path = path[1:]  # the part is already named in the source label
-    heading = HEADING_SEP.join(path)
+    heading = heading_label(path)
     where = f"“{heading}”" if heading else ""
     return f"{source_label(chunk, doc)}{where}：“{quote}”"
 

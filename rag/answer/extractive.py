@@ -298,8 +298,8 @@ class ExtractiveAnswerer(BaseAnswerer):
             shown = anchors or missing[:3]
             reason = f"关于{'、'.join(f'“{m}”' for m in shown)}的内容" if shown else ""
             closest = [v.chunk for v in views[:3]]
-            return Draft(question, self.mode, [], {}, tuple(retrieved), abstained=True, abstain_reason=reason,
-                         closest=closest, notices=notices, timings_ms=timings)
+            return Draft(question, self.mode, (), {}, tuple(retrieved), abstained=True, abstain_reason=reason,
+                         closest=tuple(closest), notices=tuple(notices), timings_ms=timings)
         return _draft_from(question, self.mode, picked, retrieved, notices, timings)
 
     def stream(self, question: str, retrieved: Sequence[ScoredChunk], documents: Mapping[str, DocumentInfo]) -> Iterator[str | Answer]:
@@ -325,5 +325,5 @@ def _draft_from(question, mode, picked: list[Candidate], retrieved, notices, tim
         spans[i] = {n: (c.start, c.end)}
         seps.append("\n" if prev_doc is not None and c.chunk.doc_id != prev_doc else "")
         prev_doc = c.chunk.doc_id
-    return Draft(question, mode, sentences, sources, tuple(retrieved), spans=spans, notices=notices,
-                 separators=seps, timings_ms=timings)
+    return Draft(question, mode, tuple(sentences), sources, tuple(retrieved), spans=spans, notices=tuple(notices),
+                 separators=tuple(seps), timings_ms=timings)

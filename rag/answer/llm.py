@@ -17,15 +17,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
 from ..errors import ConfigError, LLMError
 from ..settings import Settings
+from ..text import heading_label
 from ..tokens import count_tokens
 from ..types import Answer, Chunk, DocumentInfo, ScoredChunk
 from .base import ABSTAIN_PREFIX, BaseAnswerer, Draft, verify_draft
-from .citations import HEADING_SEP
 from .extractive import ExtractiveAnswerer
 from .verify import parse_cited_sentences
 
@@ -50,7 +51,7 @@ def prompts_dir(settings: Settings) -> Path:
 
 def format_source(n: int, chunk: Chunk, documents: Mapping[str, DocumentInfo]) -> str:
     doc = documents.get(chunk.doc_id)
-    where = HEADING_SEP.join(x for x in ((doc.title if doc else chunk.title), chunk.part, *chunk.heading_path) if x)
+    where = heading_label(((doc.title if doc else chunk.title), chunk.part, *chunk.heading_path))
     return f"[{n}] {where}\n{chunk.text}"
 
 
@@ -192,7 +193,7 @@ class LLMAnswerer(BaseAnswerer):
 
     def to_draft(self, question, text: str, sources: dict[int, Chunk], retrieved, timings) -> tuple[Draft, str]:
         """Parse the model's reply; (draft, "") or (draft, why it is unusable)."""
-        draft = Draft(question, self.mode, [], sources, tuple(retrieved), timings_ms=timings)
+        draft = Draft(question, self.mode, (), sources, tuple(retrieved), timings_ms=timings)
         if not text:
             return draft, "为空"
         cited = parse_cited_sentences(text)
@@ -200,17 +201,15 @@ class LLMAnswerer(BaseAnswerer):
             return draft, "无法解析"
         if text.startswith(ABSTAIN_PREFIX) and not any(s.citations for s in cited):
             reason = cited[0].text[len(ABSTAIN_PREFIX):].rstrip("。.！!") if cited[0].text.startswith(ABSTAIN_PREFIX) else ""
-            draft.abstained, draft.abstain_reason = True, reason
-            draft.closest = [sc.chunk for sc in retrieved[:3]]
-            return draft, ""
+            closest = tuple(sc.chunk for sc in retrieved[:3])
+            return replace(draft, abstained=True, abstain_reason=reason, closest=closest), ""
         if not any(s.citations for s in cited):
             return draft, "没有标注来源编号（无法解析）"
         fabricated = sorted({n for s in cited for n in s.citations if n not in sources})
         if any(s.citations and all(n not in sources for n in s.citations) for s in cited):
             ids = "、".join(f"[{n}]" for n in fabricated)
             return draft, f"引用了不存在的来源编号 {ids}"
-        draft.sentences = cited
-        return draft, ""
+        return replace(draft, sentences=tuple(cited)), ""
 
     def _fall_back(self, question, retrieved, documents, notice: str, streamed: bool) -> Iterator[str | Answer]:
         """The extractive answer (its ``mode`` says so) with ``notice`` first among its notices."""

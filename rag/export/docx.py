@@ -1,27 +1,12 @@
-"""Export a chat session (its answers, citations and sources) as Markdown or Word .docx."""
+"""Word (.docx) export of a chat session: its answers, citations and sources."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .render import answer_to_markdown
-from .types import Answer
-
-TITLE = "政策问答记录"
-
-
-def _stamp() -> str:
-    return time.strftime("%Y-%m-%d %H:%M")
-
-
-def conversation_markdown(answers: Sequence[Answer]) -> str:
-    """Every answer of the session, in order, as one Markdown document."""
-    parts = [f"# {TITLE}", "", f"导出时间：{_stamp()}；共 {len(answers)} 问。", ""]
-    for a in answers:
-        parts += [answer_to_markdown(a).rstrip(), ""]
-    return "\n".join(parts)
+from ..types import Answer
+from .text import EXPORT_TITLE, answer_lines, citation_location, export_note
 
 
 def write_docx(answers: Sequence[Answer], path: Path) -> Path:
@@ -39,11 +24,11 @@ def write_docx(answers: Sequence[Answer], path: Path) -> Path:
     normal = doc.styles["Normal"]
     normal.font.size = Pt(11)
     normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "宋体")
-    doc.add_heading(TITLE, level=0)
-    doc.add_paragraph(f"导出时间：{_stamp()}；共 {len(answers)} 问。")
+    doc.add_heading(EXPORT_TITLE, level=0)
+    doc.add_paragraph(export_note(answers))
     for i, a in enumerate(answers, 1):
         doc.add_heading(f"问题 {i}：{a.question.strip()}", level=1)
-        for line in a.answer.strip().split("\n"):
+        for line in answer_lines(a):
             if line.strip():
                 doc.add_paragraph(line.strip())
         for n in a.notices:
@@ -55,8 +40,7 @@ def write_docx(answers: Sequence[Answer], path: Path) -> Path:
         doc.add_heading("最接近的段落（仅供参考，不是答案的出处）" if a.abstained else "来源", level=2)
         for c in a.citations:
             doc.add_paragraph(f"[{c.n}] {c.memo}")
-            heading = " › ".join(c.heading_path)
-            where = doc.add_paragraph(f"位置：{c.title}{' › ' + heading if heading else ''}（{c.chunk_id}）")
+            where = doc.add_paragraph(f"位置：{citation_location(c)}")
             where.paragraph_format.left_indent = Pt(18)
             para = doc.add_paragraph()
             para.paragraph_format.left_indent = Pt(18)

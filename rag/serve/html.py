@@ -1,27 +1,29 @@
 """HTML for the chat UI: answers, sources and the retrieval view. Pure functions, no Gradio.
 
-Every piece of document text and user input passes through :func:`html.escape` before it
-is put into markup, so a document containing ``<script>`` shows it as text. The markup uses
-``rag-*`` classes styled by :data:`CSS`; element ids ``src-{turn}-{n}`` tie the ``[n]``
-markers of answer ``turn`` to its entries in the sources panel (see :data:`JS`).
+Answers are rendered from their structure — each :class:`~rag.types.AnswerSentence` with its
+renumbered citations, its verified flag and its paragraph — never by searching or parsing the
+answer text. Every piece of document text and user input passes through :func:`html.escape`
+before it is put into markup, so a document containing ``<script>`` shows it as text. The markup
+uses ``rag-*`` classes styled by ``static/ui.css``; element ids ``src-{turn}-{n}`` tie the ``[n]``
+markers of answer ``turn`` to its entries in the sources panel (see ``static/ui.js``).
 """
 
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Sequence
 
-from .render import answer_to_text
-from .types import Answer, Citation, ScoredChunk
+from ..export.text import answer_to_text
+from ..text import heading_label
+from ..types import Answer, AnswerSentence, Citation, ScoredChunk
 
 UNVERIFIED_BADGE = '<span class="rag-badge" title="这句话未能在所引段落中核实，请勿直接引用">未经核实</span>'
-_MARKER = re.compile(r"\[(\d+)\]|〔未核实〕")
 # Retriever names as staff read them; unknown names (e.g. a reranker) show as they are.
 RETRIEVER_LABELS = {"bm25": "BM25", "dense": "向量", "rerank": "重排"}
 
 
 def esc(text: object) -> str:
+    """``str(text)`` escaped for HTML text and attribute values."""
     return html.escape(str(text), quote=True)
 
 
@@ -44,43 +46,24 @@ def streaming_html(text: str) -> str:
 
 
 def error_html(message: str) -> str:
+    """A chat message saying the question could not be answered, and why."""
     return f'<div class="rag-banner rag-error"><b>无法回答：</b>{esc(message)}</div>'
 
 
-def _marked_text(text: str, turn: int) -> str:
-    """Escape ``text`` and turn its ``[n]`` markers and 〔未核实〕 marks into links and badges."""
-    out, pos = [], 0
-    for m in _MARKER.finditer(text):
-        out.append(esc(text[pos:m.start()]))
-        out.append(_cite(turn, int(m.group(1))) if m.group(1) else UNVERIFIED_BADGE)
-        pos = m.end()
-    out.append(esc(text[pos:]))
-    return "".join(out).replace("\n", "<br>")
+def _sentence_html(s: AnswerSentence, turn: int) -> str:
+    if s.supported:
+        cites = "".join(_cite(turn, n) for n in s.citations)
+        return f'<span class="rag-sent">{esc(s.text)}{cites}</span>'
+    return f'<span class="rag-sent rag-unsupported">{esc(s.text)}</span>{UNVERIFIED_BADGE}'
 
 
 def _sentences_html(answer: Answer, turn: int) -> str:
-    """The answer sentence by sentence: cited ones with links, unsupported ones flagged.
-
-    Paragraph breaks come from ``answer.answer``, which holds the same sentences in order;
-    when a sentence cannot be found there the text is rendered from its markers instead.
-    """
-    parts, pos = [], 0
-    for s in answer.sentences:
-        at = answer.answer.find(s.text, pos)
-        if at < 0:
-            return _marked_text(answer.answer, turn)
-        if parts and "\n" in answer.answer[pos:at]:
-            parts.append("<br>")
-        pos = at + len(s.text)
-        if s.supported:
-            cites = "".join(_cite(turn, n) for n in s.citations)
-            parts.append(f'<span class="rag-sent">{esc(s.text)}{cites}</span>')
-        else:
-            parts.append(f'<span class="rag-sent rag-unsupported">{esc(s.text)}</span>{UNVERIFIED_BADGE}')
-    return "".join(parts)
+    """The answer sentence by sentence, paragraph by paragraph: cited ones with links, unsupported ones flagged."""
+    return "<br>".join("".join(_sentence_html(s, turn) for s in group) for group in answer.paragraphs())
 
 
 def notices_html(answer: Answer, requested_mode: str | None = None) -> str:
+    """The LLM-fallback banner (when ``requested_mode`` was llm but the answer is not) and the answer's notices."""
     out = []
     if requested_mode == "llm" and answer.mode != "llm":
         out.append('<div class="rag-banner rag-fallback"><b>大模型调用失败，</b>以下为抽取式回答（原文摘录）。</div>')
@@ -89,13 +72,14 @@ def notices_html(answer: Answer, requested_mode: str | None = None) -> str:
 
 
 def copy_button(text: str, label: str, title: str) -> str:
-    """A button that puts ``text`` on the clipboard (handled by :data:`JS`)."""
+    """A button that puts ``text`` on the clipboard (handled by ``static/ui.js``)."""
     return f'<button type="button" class="rag-copy" data-copy="{esc(text)}" title="{esc(title)}">{esc(label)}</button>'
 
 
 def answer_html(answer: Answer, turn: int, requested_mode: str | None = None) -> str:
     """The final answer as a chat message: banner for abstentions, [n] links, badges, notices.
 
+    An answer without sentences (only ever made by hand) shows its text as it is, escaped.
     The chat sanitizes messages (no buttons, no data attributes), so the button that copies this
     answer sits in its sources panel.
     """
@@ -104,7 +88,7 @@ def answer_html(answer: Answer, turn: int, requested_mode: str | None = None) ->
     elif answer.sentences:
         body = f'<div class="rag-text-body">{_sentences_html(answer, turn)}</div>'
     else:
-        body = f'<div class="rag-text-body">{_marked_text(answer.answer, turn)}</div>'
+        body = f'<div class="rag-text-body">{esc(answer.answer).replace(chr(10), "<br>")}</div>'
     mode = "大模型" if answer.mode == "llm" else "抽取式"
     what = "已拒答" if answer.abstained else f"{mode}回答 · {len(answer.citations)} 个来源 · 点击 [n] 查看出处"
     foot = f'<div class="rag-foot">{what}</div>'
@@ -124,7 +108,7 @@ def source_html(c: Citation, turn: int, highlight: bool = True, open_: bool = Fa
     """One source: title, issuer, date, heading path, the paragraph with its quote marked, memo copy."""
     meta = " · ".join(esc(x) for x in (c.issuer, c.date) if x)
     meta = f' <span class="rag-meta">{meta}</span>' if meta else ""
-    path = " › ".join(esc(h) for h in c.heading_path) or "（正文）"
+    path = esc(heading_label(c.heading_path)) or "（正文）"
     text = highlighted_text(c.text, c.quote) if highlight else esc(c.text)
     memo = esc(c.memo)
     return (
@@ -180,7 +164,7 @@ def retrieval_html(retrieved: Sequence[ScoredChunk], cited: dict[str, int] | Non
         cells = "".join(_rank_cell(r.ranks.get(k), r.scores.get(k)) for k in names)
         rows.append(
             f'<tr><td class="rag-num">{i}</td><td class="rag-num">{r.score:.4f}</td>{cells}'
-            f'<td>{used}<b>{esc(c.title)}</b><br><small>{esc(" › ".join(c.heading_path))}</small>'
+            f'<td>{used}<b>{esc(c.title)}</b><br><small>{esc(heading_label(c.heading_path))}</small>'
             f'<br>{esc(text)}<br><small class="rag-id">{esc(c.id)}</small></td></tr>'
         )
     note = ('<div class="rag-foot">融合分数：各检索器名次的加权倒数排名融合（RRF）；“—”表示该检索器未检出或未启用；'
@@ -190,93 +174,5 @@ def retrieval_html(retrieved: Sequence[ScoredChunk], cited: dict[str, int] | Non
 
 
 def cited_ids(answer: Answer) -> dict[str, int]:
+    """Chunk id -> the [n] the answer gave it (empty for an abstention, whose sources are not cited)."""
     return {c.chunk_id: c.n for c in answer.citations} if not answer.abstained else {}
-
-
-# Styling for the markup above (passed to gr.mount_gradio_app(css=...)).
-CSS = """
-.rag-answer { line-height: 1.75; }
-.rag-streaming { white-space: pre-wrap; color: var(--body-text-color-subdued); }
-.rag-typing { animation: rag-blink 1s step-start infinite; }
-@keyframes rag-blink { 50% { opacity: 0; } }
-a.rag-cite { font-size: 0.8em; vertical-align: super; text-decoration: none; color: #1d4ed8; font-weight: 600;
-  padding: 0 1px; cursor: pointer; }
-a.rag-cite:hover { text-decoration: underline; }
-.rag-unsupported { background: #fff3cd; text-decoration: underline dotted #b45309; }
-.rag-badge { display: inline-block; font-size: 0.75em; line-height: 1.4; padding: 0 6px; margin: 0 2px;
-  border-radius: 8px; background: #b45309; color: #fff; vertical-align: middle; }
-.rag-banner { padding: 8px 12px; border-radius: 6px; margin: 4px 0; border-left: 4px solid; }
-.rag-abstain { background: #fef2f2; border-color: #dc2626; color: #7f1d1d; }
-.rag-error { background: #fef2f2; border-color: #dc2626; color: #7f1d1d; }
-.rag-fallback { background: #fff7ed; border-color: #ea580c; color: #7c2d12; }
-.rag-notice { font-size: 0.85em; color: #92400e; margin-top: 4px; }
-.rag-foot { font-size: 0.8em; color: var(--body-text-color-subdued); margin-top: 6px; }
-.rag-sources-head { font-weight: 600; margin-bottom: 6px; display: flex; justify-content: space-between;
-  align-items: flex-start; gap: 8px; }
-.rag-empty { color: var(--body-text-color-subdued); padding: 12px 4px; }
-details.rag-source { border: 1px solid var(--border-color-primary); border-radius: 6px; margin: 6px 0;
-  padding: 6px 10px; background: var(--background-fill-primary); }
-details.rag-source[open] { border-color: #1d4ed8; }
-details.rag-source.rag-flash { box-shadow: 0 0 0 3px #93c5fd; }
-details.rag-source summary { cursor: pointer; }
-.rag-n { color: #1d4ed8; font-weight: 700; }
-.rag-title { font-weight: 600; }
-.rag-meta, .rag-path, .rag-id { color: var(--body-text-color-subdued); font-size: 0.85em; }
-.rag-path { margin: 4px 0; }
-.rag-para { white-space: pre-wrap; line-height: 1.7; margin: 6px 0; }
-.rag-para mark { background: #fde68a; color: inherit; padding: 0 1px; }
-.rag-memo { display: flex; gap: 8px; align-items: flex-start; background: var(--background-fill-secondary);
-  border-radius: 4px; padding: 6px 8px; font-size: 0.85em; }
-.rag-memo-text { flex: 1; max-height: 6em; overflow: auto; }
-button.rag-copy { flex: none; border: 1px solid #1d4ed8; color: #1d4ed8; background: #fff; border-radius: 4px;
-  padding: 1px 8px; cursor: pointer; font-size: 0.85rem; line-height: 1.5; }
-button.rag-copy.rag-copied { background: #1d4ed8; color: #fff; }
-table.rag-retrieval { width: 100%; border-collapse: collapse; font-size: 0.85em; }
-table.rag-retrieval th, table.rag-retrieval td { border-bottom: 1px solid var(--border-color-primary);
-  padding: 4px 6px; vertical-align: top; text-align: left; }
-.rag-num { white-space: nowrap; font-variant-numeric: tabular-nums; }
-.rag-na { color: var(--body-text-color-subdued); }
-.rag-used { color: #fff; background: #1d4ed8; border-radius: 4px; padding: 0 4px; margin-right: 4px; }
-"""
-
-# Page-level behaviour, run once on load (gr.mount_gradio_app(js=...)): [n] links open and scroll to
-# their source (waiting briefly when the panel is being switched to another answer), and copy buttons
-# put their text (an answer, a memo citation) on the clipboard (with a fallback for plain-http pages).
-JS = """
-() => {
-  function openSource(id, tries) {
-    const el = document.getElementById(id);
-    if (!el) { if (tries > 0) setTimeout(() => openSource(id, tries - 1), 100); return; }
-    el.open = true;
-    el.scrollIntoView({behavior: 'smooth', block: 'nearest'});
-    el.classList.add('rag-flash');
-    setTimeout(() => el.classList.remove('rag-flash'), 1200);
-  }
-  function copyText(text) {
-    if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
-    const ta = document.createElement('textarea');
-    ta.value = text; ta.style.position = 'fixed'; ta.style.opacity = '0';
-    document.body.appendChild(ta); ta.select();
-    try { document.execCommand('copy'); } finally { ta.remove(); }
-    return Promise.resolve();
-  }
-  document.addEventListener('click', (ev) => {
-    const cite = ev.target.closest && ev.target.closest('a.rag-cite');
-    if (cite) {
-      ev.preventDefault();
-      openSource((cite.getAttribute('href') || '').replace(/^#/, ''), 30);
-      return;
-    }
-    const btn = ev.target.closest && ev.target.closest('button.rag-copy');
-    if (btn) {
-      ev.preventDefault();
-      ev.stopPropagation();
-      const label = btn.dataset.label || (btn.dataset.label = btn.textContent);
-      copyText(btn.dataset.copy || '').then(() => {
-        btn.textContent = '已复制'; btn.classList.add('rag-copied');
-        setTimeout(() => { btn.textContent = label; btn.classList.remove('rag-copied'); }, 1500);
-      }, () => { btn.textContent = '复制失败'; });
-    }
-  }, true);
-}
-"""

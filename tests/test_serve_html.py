@@ -1,12 +1,14 @@
-"""Pure HTML rendering for the UI: escaping, quote highlight, unsupported and abstention marks."""
+"""Pure HTML rendering for the UI: escaping, quote highlight, unsupported and abstention marks, structure."""
 
 from __future__ import annotations
 
 from html import escape as html_escape
+from importlib.resources import files
 
-from rag.render import answer_to_text
-from rag.types import Answer, AnswerSentence, Chunk, Citation, ScoredChunk
-from rag.ui_render import (
+from rag.answer.base import Draft, verify_draft
+from rag.answer.verify import CitedSentence
+from rag.export import answer_to_markdown, answer_to_text
+from rag.serve.html import (
     UNVERIFIED_BADGE,
     answer_html,
     highlighted_text,
@@ -15,6 +17,9 @@ from rag.ui_render import (
     sources_html,
     streaming_html,
 )
+from rag.types import Answer, AnswerSentence, Chunk, Citation, ScoredChunk
+
+from .answer_fixtures import DOCUMENTS, PILOT, QZ_REWARD, scored
 
 TEXT = "对试点县给予专项资金支持，每个试点县补助500万元。优先保障项目用地。"
 QUOTE = "每个试点县补助500万元。"
@@ -31,8 +36,8 @@ def supported_answer() -> Answer:
         question="试点县有什么支持？",
         answer="每个试点县补助500万元。[1]\n另有<b>神秘</b>奖励。〔未核实〕",
         abstained=False, mode="extractive",
-        sentences=(AnswerSentence("每个试点县补助500万元。", (1,), True),
-                   AnswerSentence("另有<b>神秘</b>奖励。", (), False)),
+        sentences=(AnswerSentence("每个试点县补助500万元。", (1,), True, paragraph=0),
+                   AnswerSentence("另有<b>神秘</b>奖励。", (), False, paragraph=1)),
         citations=(citation(),),
         notices=("第2句未能在所引段落中核实，已标注为未核实。",),
     )
@@ -55,11 +60,47 @@ def test_answer_links_citations_and_flags_unsupported_sentences():
     assert f'data-copy="{html_escape(answer_to_text(supported_answer()))}"' in sources_html(supported_answer(), 3)
 
 
-def test_answer_without_sentences_renders_markers_from_the_text():
-    a = Answer(question="q", answer="甲[1]<i>乙</i>〔未核实〕[2]", abstained=False, mode="llm")
+def test_answer_is_rendered_from_its_sentences_never_by_parsing_the_text():
+    # a sentence quoting "[2]" and "〔未核实〕" verbatim, the same sentence twice, and a paragraph break
+    quoted = "按附表[2]〔未核实〕执行。"
+    a = Answer(question="q", answer="（正文不会被解析）[9]", abstained=False, mode="extractive",
+               sentences=(AnswerSentence(quoted, (1,), True, 0), AnswerSentence(quoted, (2,), True, 0),
+                          AnswerSentence("甲乙。", (), False, 1)),
+               citations=(citation(1), citation(2)))
+    html = answer_html(a, turn=4)
+    sent = '<span class="rag-sent">按附表[2]〔未核实〕执行。{}</span>'
+    link = '<a class="rag-cite" href="#src-4-{n}" title="查看来源 [{n}]">[{n}]</a>'
+    body = (sent.format(link.format(n=1)) + sent.format(link.format(n=2)) + "<br>"
+            + '<span class="rag-sent rag-unsupported">甲乙。</span>' + UNVERIFIED_BADGE)
+    assert f'<div class="rag-text-body">{body}</div>' in html
+    assert html.count('class="rag-cite"') == 2 and "src-4-9" not in html and "正文不会被解析" not in html
+    assert html.count(UNVERIFIED_BADGE) == 1  # the quoted mark stays text
+
+
+def test_verified_answer_carries_its_paragraphs_and_renders_them():
+    draft = Draft("问", "extractive", (CitedSentence("由市财政分别给予一次性配套300万元、200万元、100万元奖励。", (3,)),
+                                     CitedSentence("省工信厅梳理试点县需求清单52项。", (1,))),
+                  {1: PILOT, 3: QZ_REWARD}, tuple(scored(PILOT, QZ_REWARD)), separators=("", "\n"))
+    a = verify_draft(draft, DOCUMENTS)
+    assert [(s.citations, s.paragraph) for s in a.sentences] == [((1,), 0), ((2,), 1)]
+    assert a.answer == "由市财政分别给予一次性配套300万元、200万元、100万元奖励。[1]\n省工信厅梳理试点县需求清单52项。[2]"
     html = answer_html(a, turn=1)
-    assert 'href="#src-1-1"' in html and 'href="#src-1-2"' in html
-    assert "&lt;i&gt;乙&lt;/i&gt;" + UNVERIFIED_BADGE in html
+    assert 'href="#src-1-1" title="查看来源 [1]">[1]</a></span><br><span class="rag-sent">省工信厅' in html
+    assert "奖励。[1]\n\n省工信厅梳理试点县需求清单52项。[2]" in answer_to_markdown(a)
+
+
+def test_answer_without_sentences_shows_its_text_escaped():
+    a = Answer(question="q", answer="甲[1]<i>乙</i>\n丙", abstained=False, mode="llm")
+    html = answer_html(a, turn=1)
+    assert '<div class="rag-text-body">甲[1]&lt;i&gt;乙&lt;/i&gt;<br>丙</div>' in html
+    assert "rag-cite" not in html
+
+
+def test_page_styling_and_behaviour_are_package_data():
+    static = files("rag.serve").joinpath("static")
+    css, js = static.joinpath("ui.css").read_text(encoding="utf-8"), static.joinpath("ui.js").read_text(encoding="utf-8")
+    assert "a.rag-cite" in css and ".rag-badge" in css and "details.rag-source" in css
+    assert js.startswith("() => {") and "a.rag-cite" in js and "button.rag-copy" in js
 
 
 def test_abstention_has_a_banner_and_sources_are_not_highlighted():

@@ -1,0 +1,60 @@
+"""The server of ``rag serve``: the JSON API under /api and the chat UI at "/", in one FastAPI app."""
+
+from __future__ import annotations
+
+import time
+from importlib.resources import files
+
+import gradio as gr
+from fastapi import FastAPI
+
+from ..pipeline import Pipeline
+from ..settings import Settings
+from .api import api_router, install_error_handlers
+from .ui import build_ui
+
+
+def static_text(name: str) -> str:
+    """The text of ``static/<name>`` (package data of :mod:`rag.serve`)."""
+    return files("rag.serve").joinpath("static", name).read_text(encoding="utf-8")
+
+
+def build_app(pipeline: Pipeline, auth: tuple[str, str] | None = None):
+    """FastAPI app: the JSON API under /api and the Gradio UI at "/" (both behind ``auth`` if given)."""
+    app = FastAPI(title="政策问答助手", docs_url=None, redoc_url=None, openapi_url=None)
+    install_error_handlers(app)
+    app.include_router(api_router(pipeline, auth))  # before the mount at "/", which matches everything
+    theme = gr.themes.Default(font=["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "sans-serif"],
+                              font_mono=["Noto Sans Mono CJK SC", "monospace"])
+    return gr.mount_gradio_app(app, build_ui(pipeline), path="/", auth=auth, auth_message="政策问答助手：请登录",
+                               css=static_text("ui.css"), js=static_text("ui.js"), theme=theme, footer_links=[],
+                               run_history=False, ssr_mode=False)
+
+
+def prepare(settings: Settings) -> Pipeline:
+    """Build the index when missing or stale (saying so), then load it and the retriever once."""
+    pipeline = Pipeline(settings)
+    state, reason = pipeline.status()
+    if state != "fresh":
+        print(f"index {state} ({reason}); building {settings.index_dir} from {settings.corpus_dir} ...", flush=True)
+        report = pipeline.build()
+        for s in report.skipped:
+            print(f"skipped {s['file']}: {s['reason']}", flush=True)
+        print(f"built {settings.index_dir}: {report.documents} documents, {report.chunks} chunks "
+              f"in {report.seconds:.1f}s", flush=True)
+    t0 = time.perf_counter()
+    pipeline.ask("预热")  # load the index, models and tokenizer dictionary now, not on the first question
+    print(f"loaded index: {len(pipeline.documents)} documents, {len(pipeline.index.chunks)} chunks "
+          f"in {time.perf_counter() - t0:.1f}s", flush=True)
+    return pipeline
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None) -> None:
+    """``rag serve``: ensure the index, then serve the UI and the API with uvicorn until interrupted."""
+    import uvicorn
+
+    app = build_app(prepare(settings), auth=auth)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    print(f"政策问答助手: http://{shown}:{port}/   API: POST /api/ask, POST /api/search, GET /api/health"
+          f"{'   (login required)' if auth else ''}", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -1,0 +1,156 @@
+"""The chat UI (Gradio Blocks): chat on the left, sources and the retrieval view on the right.
+
+Thin by design: read the input, call the :class:`~rag.pipeline.Pipeline`, render with
+:mod:`rag.serve.html`; exports go through :mod:`rag.export`, ratings to the feedback log.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from functools import partial
+from pathlib import Path
+
+import gradio as gr
+
+from ..errors import RagError
+from ..export import conversation_markdown, write_docx
+from ..feedback import append_feedback
+from ..pipeline import Pipeline
+from ..types import Answer
+from .html import answer_html, cited_ids, error_html, question_html, retrieval_html, sources_html, streaming_html
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = [
+    "试点县能得到哪些支持？",
+    "“六个一”整体推进要求具体指哪六个？",
+    "首次认定为制造业单项冠军的企业泉州奖多少钱？",
+    "制造业项目用林指标不够怎么办？",
+    "上海市对芯片企业有哪些补贴？",
+]
+
+
+def _record_feedback(pipeline: Pipeline, rating: str, comment: str, turns: list, current: int) -> tuple[str, str]:
+    answer = turns[current - 1] if 0 < current <= len(turns) else None
+    if answer is None:
+        return "当前没有可以评价的回答。", comment
+    append_feedback(pipeline.settings, {
+        "question": answer.question, "answer": answer.answer, "rating": rating, "comment": (comment or "").strip(),
+        "citations": [c.to_dict() for c in answer.citations], "mode": answer.mode, "abstained": answer.abstained,
+        "retrieved": [r.chunk.id for r in answer.retrieved], "source": "ui",
+    })
+    return f"已记录对第 {current} 问的{'好评 👍' if rating == 'up' else '差评 👎'}，谢谢！", ""
+
+
+def _export(kind: str, turns: list) -> str | None:
+    answers = [a for a in turns if a is not None]
+    if not answers:
+        gr.Warning("还没有可以导出的回答。")
+        return None
+    path = Path(tempfile.mkdtemp(prefix="rag-export-")) / f"政策问答记录-{time.strftime('%Y%m%d-%H%M%S')}.{kind}"
+    if kind == "md":
+        path.write_text(conversation_markdown(answers), encoding="utf-8")
+    else:
+        write_docx(answers, path)
+    return str(path)
+
+
+def build_ui(pipeline: Pipeline):
+    """The Gradio Blocks: chat on the left, sources and the retrieval view on the right."""
+    settings = pipeline.settings
+    doc_choices = [(f"{d.title}（{d.issuer}）" if d.issuer else d.title, d.doc_id) for d in pipeline.documents.values()]
+    modes = [("抽取式（原文摘录）", "extractive"), ("大模型生成（LLM）", "llm")]
+    mode_info = "两种方式都只依据已收录文件并逐句核实出处" if settings.llm_configured else \
+        "未配置大模型：设置 RAG_LLM_BASE_URL 和 RAG_LLM_MODEL 后可选 LLM"
+
+    def panels(turns: list, turn: int):
+        answer = turns[turn - 1] if 0 < turn <= len(turns) else None
+        if answer is None:
+            return sources_html(None), retrieval_html(())
+        return sources_html(answer, turn), retrieval_html(answer.retrieved, cited_ids(answer))
+
+    def ask(question: str, messages: list, turns: list, docs: list, mode: str):
+        question = (question or "").strip()
+        if not question:
+            gr.Warning("请输入问题。")
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        turn = len(turns) + 1
+        messages = messages + [{"role": "user", "content": question_html(question)},
+                               {"role": "assistant", "content": streaming_html("")}]
+        yield "", messages, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        answer: Answer | None = None
+        try:
+            text = ""
+            for item in pipeline.ask_stream(question, mode=mode, filters=pipeline.make_filters(docs)):
+                if isinstance(item, Answer):
+                    answer = item
+                else:  # a text delta: show the answer as it is written
+                    text += item
+                    messages[-1] = {"role": "assistant", "content": streaming_html(text)}
+                    yield gr.skip(), messages, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            messages[-1] = {"role": "assistant", "content": answer_html(answer, turn, requested_mode=mode)}
+        except RagError as e:
+            messages[-1] = {"role": "assistant", "content": error_html(str(e))}
+        except Exception:
+            log.exception("answering %r failed", question)
+            messages[-1] = {"role": "assistant", "content": error_html("内部错误，请稍后再试或联系管理员（详情见服务日志）。")}
+        turns = turns + [answer]
+        yield (gr.skip(), messages, turns, turn, *panels(turns, turn))
+
+    def show_turn(turns: list, current: int, evt: gr.SelectData):
+        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        turn = int(index) // 2 + 1  # messages come in (question, answer) pairs
+        if turn == current or not 0 < turn <= len(turns):
+            return gr.skip(), gr.skip(), gr.skip()
+        return (turn, *panels(turns, turn))
+
+    with gr.Blocks(title="政策问答助手", analytics_enabled=False, fill_width=True, delete_cache=(86400, 86400)) as ui:
+        turns = gr.State([])  # one Answer (or None after an error) per question
+        current = gr.State(0)  # the 1-based question whose sources are shown
+        gr.Markdown("## 政策问答助手\n用中文提问。回答只摘自已收录的政策文件；句末 **[n]** 对应右侧来源，"
+                    "点击可查看原文段落和高亮的出处，并一键复制公文引文。")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=420):
+                chat = gr.Chatbot(label="对话", height=520, latex_delimiters=[], feedback_options=None,
+                                  buttons=[], elem_id="rag-chat",  # its copy would copy markup; answers carry their own
+                                  placeholder="请在下方输入问题，或点击示例问题。")
+                with gr.Row():
+                    box = gr.Textbox(show_label=False, placeholder="输入问题，例如：试点县能得到哪些支持？", scale=5,
+                                     max_lines=4, elem_id="rag-question", autofocus=True)
+                    send = gr.Button("提问", variant="primary", scale=1, min_width=80, elem_id="rag-send")
+                gr.Examples(EXAMPLES, inputs=box, label="示例问题（点击填入）")
+                with gr.Row():
+                    docs = gr.Dropdown(doc_choices, value=[], multiselect=True, label="检索范围",
+                                       info="不选 = 全部文件", scale=3, elem_id="rag-docs")
+                    mode = gr.Radio(modes, value=settings.answer_mode if settings.llm_configured else "extractive",
+                                    label="回答方式", info=mode_info, interactive=settings.llm_configured, scale=2)
+                with gr.Row():
+                    comment = gr.Textbox(show_label=False, placeholder="对当前回答的意见（可选）", scale=4,
+                                         elem_id="rag-comment")
+                    up = gr.Button("👍 有用", scale=1, min_width=70, elem_id="rag-up")
+                    down = gr.Button("👎 有问题", scale=1, min_width=70, elem_id="rag-down")
+                status = gr.Markdown(elem_id="rag-status")
+                with gr.Row():
+                    export_md = gr.Button("导出 Markdown", size="sm", elem_id="rag-export-md")
+                    export_docx = gr.Button("导出 Word（.docx）", size="sm", elem_id="rag-export-docx")
+                download = gr.File(label="导出文件（点击下载）", interactive=False, elem_id="rag-download")
+            with gr.Column(scale=2, min_width=360), gr.Tabs():
+                with gr.Tab("来源"):
+                    sources = gr.HTML(sources_html(None), js_on_load=None, elem_id="rag-sources")
+                with gr.Tab("检索过程"):
+                    retrieval = gr.HTML(retrieval_html(()), js_on_load=None, elem_id="rag-retrieval")
+
+        outputs = [box, chat, turns, current, sources, retrieval]
+        inputs = [box, chat, turns, docs, mode]
+        send.click(ask, inputs, outputs)
+        box.submit(ask, inputs, outputs)
+        chat.select(show_turn, [turns, current], [current, sources, retrieval])
+        up.click(partial(_record_feedback, pipeline, "up"), [comment, turns, current], [status, comment])
+        down.click(partial(_record_feedback, pipeline, "down"), [comment, turns, current], [status, comment])
+        export_md.click(partial(_export, "md"), turns, download)
+        export_docx.click(partial(_export, "docx"), turns, download)
+    ui.queue(default_concurrency_limit=4)
+    return ui
