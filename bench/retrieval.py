@@ -6,7 +6,7 @@
 Quality variants are built in memory from index/chunks.jsonl with the same building blocks as
 the real retriever (rag.tokenize, bm25s, rag.dense.fit_static_vectors, rag.fusion); the row
 "default (real pipeline)" goes through Pipeline.search on the built index to confirm the numbers.
-Metrics reuse the pure functions of rag.evaluate. Items tagged "heldout" were not used for tuning.
+Metrics reuse the pure functions of rag.eval.metrics. Items tagged "heldout" were not used for tuning.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.evaluate import HELDOUT_TAG, evidence_ranks, evidence_recall_at_k, hit_at_k, load_gold, mrr_at_k
+from rag.eval import HELDOUT_TAG, evidence_ranks, evidence_recall_at_k, hit_at_k, load_gold, mrr_at_k
 from rag.retrieval.fusion import reciprocal_rank_fusion
 from rag.retrieval.query import indexed_text
 from rag.retrieval.bm25 import BM25_PARAMS, top_rows

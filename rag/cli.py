@@ -226,7 +226,7 @@ def eval_main(
     """Run the gold set; exit non-zero on a regression against the baseline or a floor."""
     if ctx.invoked_subcommand is not None:
         return
-    from .evaluate import run_eval_cli
+    from .eval.run import run_eval_cli
 
     code = run_eval_cli(_pipeline(), gold=gold, mode=mode, baseline=baseline, report_dir=report, update_baseline=update_baseline)
     raise typer.Exit(code)
@@ -237,7 +237,7 @@ def promote_feedback(
     out: Path = typer.Option(Path("eval/gold.draft.jsonl"), "--out", help="Where to write draft gold items."),
 ):
     """Turn thumbs-up/down feedback into draft gold items for review."""
-    from .feedback import promote_feedback as promote
+    from .eval.feedback import promote_feedback as promote
 
     n = promote(_settings(), out)
     typer.echo(f"wrote {n} draft gold items to {out}")

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from rag.eval.feedback import feedback_path
 from rag.export import answer_to_text
-from rag.feedback import feedback_path
 from rag.pipeline import Pipeline
 from rag.serve.app import build_app
 

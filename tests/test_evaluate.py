@@ -1,15 +1,19 @@
-"""Metrics, gate and report of rag.evaluate on tiny hand-made data with exact expectations."""
+"""Metrics, gate and report of rag.eval on tiny hand-made data with exact expectations."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from rag.errors import InputError
-from rag.evaluate import (
+from rag.eval import (
     POLICY,
     EvalRun,
+    Metrics,
+    QuestionRecord,
+    QuestionSummary,
     Rule,
     aggregate,
     all_facts,
@@ -20,17 +24,16 @@ from rag.evaluate import (
     evidence_ranks,
     evidence_recall_at_k,
     find_flips,
-    flip_lines,
     hit_at_k,
     key_fact_recall,
     mrr_at_k,
     percentile,
-    question_summary,
     read_gold,
     reciprocal_rank_at_k,
-    render_report,
     sentence_supported,
 )
+from rag.eval.console import flip_lines
+from rag.eval.report import ReportInfo, render_report
 
 RETRIEVED = [
     ("whitepaper-2024", "全省83个县域梳理确定县域重点产业链164条。"),
@@ -109,24 +112,26 @@ def test_percentile_interpolates():
 # --------------------------------------------------------------------------- aggregation
 
 
-def record(qid, *, ranks=(), answerable=True, tags=(), docs=("whitepaper-2024",), answer=None, search_ms=10.0):
+def record(qid, *, ranks=(), answerable=True, tags=(), docs=("whitepaper-2024",), answer=None, search_ms=10.0, question=None):
     ranks = list(ranks)
     ret = None
     if answerable and ranks:
         ret = {"hit@1": hit_at_k(ranks, 1), "hit@5": hit_at_k(ranks, 5), "hit@10": hit_at_k(ranks, 10),
                "recall@5": evidence_recall_at_k(ranks, 5), "recall@10": evidence_recall_at_k(ranks, 10),
                "rr@10": reciprocal_rank_at_k(ranks, 10)}
-    return {"id": qid, "question": f"问题{qid}", "tags": list(tags), "answerable": answerable,
-            "docs": list(docs) if answerable else [], "key_facts": [],
-            "evidence": [{"doc": "whitepaper-2024", "quote": f"证据{qid}{i}", "rank": r} for i, r in enumerate(ranks)],
-            "retrieved": [{"rank": 1, "chunk_id": f"c-{qid}", "doc": "whitepaper-2024", "chars": 100, "score": 1.0, "text": ""}] if answerable else [],
-            "retrieval": ret, "search_ms": search_ms if answerable else None, "answer": answer}
+    return QuestionRecord.from_dict({
+        "id": qid, "question": question or f"问题{qid}", "tags": list(tags), "answerable": answerable,
+        "docs": list(docs) if answerable else [], "key_facts": [],
+        "evidence": [{"doc": "whitepaper-2024", "quote": f"证据{qid}{i}", "rank": r} for i, r in enumerate(ranks)],
+        "retrieved": [{"rank": 1, "chunk_id": f"c-{qid}", "doc": "whitepaper-2024", "chars": 100, "score": 1.0, "text": ""}] if answerable else [],
+        "retrieval": ret, "search_ms": search_ms if answerable else None, "answer": answer})
 
 
 def answer(*, abstained=False, recall=None, support=None, cited=None, chars=20, latency=100.0, found=()):
     return {"text": "答" * chars, "abstained": abstained, "chars": chars, "key_facts_found": list(found), "key_facts_missing": [],
             "key_fact_recall": recall, "all_facts": None if recall is None else recall == 1.0, "cited": [],
-            "cited_evidence_recall": cited, "sentences": 1, "citation_support": support, "latency_ms": latency}
+            "cited_evidence_recall": cited, "sentences": 1, "citation_support": support, "self_reported_supported": 1,
+            "latency_ms": latency}
 
 
 def test_aggregate_exact_values():
@@ -137,39 +142,44 @@ def test_aggregate_exact_values():
         record("u", answerable=False, tags=["unanswerable"], answer=answer(abstained=True, latency=400)),
     ]
     m = aggregate(recs)
-    assert m["hit@1"] == pytest.approx(1 / 3)
-    assert m["hit@5"] == pytest.approx(1 / 3)
-    assert m["hit@10"] == pytest.approx(2 / 3)
-    assert m["evidence_recall@10"] == pytest.approx((1 + 0.5 + 0) / 3)
-    assert m["mrr@10"] == pytest.approx((1 + 1 / 7 + 0) / 3)
-    assert m["chunk_chars_mean"] == 100
-    assert m["key_fact_recall"] == pytest.approx(0.5)
-    assert m["all_facts_rate"] == pytest.approx(1 / 3)
-    assert m["cited_evidence_recall"] == pytest.approx(1 / 3)
-    assert m["citation_support_rate"] == pytest.approx(0.75)  # over the two answers given
-    assert m["abstention_rate"] == 1.0
-    assert m["false_abstention_rate"] == pytest.approx(1 / 3)
-    assert m["answer_chars_median"] == 20
-    assert m["latency_p50_ms"] == 250
-    assert m["search_p95_ms"] == 10
+    assert m.get("hit@1") == pytest.approx(1 / 3)
+    assert m.get("hit@5") == pytest.approx(1 / 3)
+    assert m.get("hit@10") == pytest.approx(2 / 3)
+    assert m.get("evidence_recall@10") == pytest.approx((1 + 0.5 + 0) / 3)
+    assert m.get("mrr@10") == pytest.approx((1 + 1 / 7 + 0) / 3)
+    assert m.get("chunk_chars_mean") == 100
+    assert m.get("key_fact_recall") == pytest.approx(0.5)
+    assert m.get("all_facts_rate") == pytest.approx(1 / 3)
+    assert m.get("cited_evidence_recall") == pytest.approx(1 / 3)
+    assert m.get("citation_support_rate") == pytest.approx(0.75)  # over the two answers given
+    assert m.get("abstention_rate") == 1.0
+    assert m.get("false_abstention_rate") == pytest.approx(1 / 3)
+    assert m.get("answer_chars_median") == 20
+    assert m.get("latency_p50_ms") == 250
+    assert m.get("search_p95_ms") == 10
 
     split = breakdown(recs, "split")
-    assert split["heldout"]["n"] == 1 and split["tuned"]["n"] == 3
-    assert split["heldout"]["hit@10"] == 1.0
+    assert split["heldout"].n == 1 and split["tuned"].n == 3
+    assert split["heldout"].metrics.hit_at_10 == 1.0
     tags = breakdown(recs, "tag")
-    assert tags["table"]["n"] == 2 and tags["table"]["hit@5"] == 0.5
-    assert breakdown(recs, "doc")["(no evidence)"]["abstention_rate"] == 1.0
+    assert tags["table"].n == 2 and tags["table"].metrics.hit_at_5 == 0.5
+    assert breakdown(recs, "doc")["(no evidence)"].metrics.abstention_rate == 1.0
 
 
 def test_aggregate_without_answers_leaves_answer_metrics_empty():
     m = aggregate([record("a", ranks=[2])])
-    assert m["hit@5"] == 1.0
-    assert m["key_fact_recall"] is None and m["abstention_rate"] is None and m["latency_p50_ms"] is None
+    assert m.get("hit@5") == 1.0
+    assert m.get("key_fact_recall") is None and m.get("abstention_rate") is None and m.get("latency_p50_ms") is None
 
 
 # --------------------------------------------------------------------------- gate
 
-BASE = {"hit@1": 0.60, "hit@5": 0.90, "hit@10": 0.95, "key_fact_recall": 0.80}
+BASE = Metrics.from_dict({"hit@1": 0.60, "hit@5": 0.90, "hit@10": 0.95, "key_fact_recall": 0.80})
+
+
+def metrics(**values):
+    """Metrics with the given values (``hit@5`` spelled ``hit_at_5``), None elsewhere."""
+    return Metrics(**values)
 
 
 def status(results, metric):
@@ -177,7 +187,7 @@ def status(results, metric):
 
 
 def test_worse_run_fails_naming_the_metric():
-    now = dict(BASE, **{"hit@5": 0.85})
+    now = replace(BASE, hit_at_5=0.85)
     res = compare_to_baseline(now, BASE)
     g = status(res, "hit@5")
     assert g.status == "regressed" and g.failed
@@ -186,24 +196,24 @@ def test_worse_run_fails_naming_the_metric():
 
 
 def test_run_within_tolerance_passes():
-    now = dict(BASE, **{"hit@5": 0.885, "hit@1": 0.575})  # -0.015 (tol 0.02), -0.025 (tol 0.03)
+    now = replace(BASE, hit_at_5=0.885, hit_at_1=0.575)  # -0.015 (tol 0.02), -0.025 (tol 0.03)
     assert not any(g.failed for g in compare_to_baseline(now, BASE))
 
 
 def test_floors_apply_without_baseline_and_missing_metrics_fail():
-    res = compare_to_baseline({"hit@5": 0.30}, None)
+    res = compare_to_baseline(metrics(hit_at_5=0.30), None)
     assert status(res, "hit@5").status == "below-floor"
     assert status(res, "key_fact_recall").status == "n/a"  # not measured, no baseline: not a failure
-    res = compare_to_baseline({"hit@5": 0.95}, {"key_fact_recall": 0.8})
+    res = compare_to_baseline(metrics(hit_at_5=0.95), metrics(key_fact_recall=0.8))
     assert status(res, "key_fact_recall").status == "missing"
 
 
 def test_lower_is_better_metric_gates_on_increase():
     policy = {"false_abstention_rate": Rule(higher_is_better=False, tolerance=0.02, floor=0.25)}
-    assert status(compare_to_baseline({"false_abstention_rate": 0.10}, {"false_abstention_rate": 0.05}, policy),
+    assert status(compare_to_baseline(metrics(false_abstention_rate=0.10), metrics(false_abstention_rate=0.05), policy),
                   "false_abstention_rate").status == "regressed"
-    assert status(compare_to_baseline({"false_abstention_rate": 0.30}, None, policy), "false_abstention_rate").status == "below-floor"
-    assert status(compare_to_baseline({"false_abstention_rate": 0.0}, {"false_abstention_rate": 0.05}, policy),
+    assert status(compare_to_baseline(metrics(false_abstention_rate=0.30), None, policy), "false_abstention_rate").status == "below-floor"
+    assert status(compare_to_baseline(metrics(false_abstention_rate=0.0), metrics(false_abstention_rate=0.05), policy),
                   "false_abstention_rate").status == "ok"
 
 
@@ -216,21 +226,20 @@ def test_policy_covers_headline_metrics():
 
 def test_flips_and_html_report_show_the_flipped_question(tmp_path):
     before = [record("q1", ranks=[2], answer=answer(recall=1.0, found=["164条"])), record("q2", ranks=[1])]
-    now = [record("q1", ranks=[None], answer=answer(recall=0.0)), record("q2", ranks=[1])]
-    now[0]["question"] = "全省确定了多少条县域重点产业链？"
-    flips = find_flips({r["id"]: question_summary(r) for r in now}, {r["id"]: question_summary(r) for r in before})
-    assert [f["id"] for f in flips] == ["q1"]
-    assert flips[0]["direction"] == "worse"
-    assert flips[0]["changes"] == {"retrieval hit@5": [True, False], "all evidence in top 5": [True, False],
-                                   "all key facts": [True, False]}
+    now = [record("q1", ranks=[None], answer=answer(recall=0.0), question="全省确定了多少条县域重点产业链？"), record("q2", ranks=[1])]
+    flips = find_flips({r.id: QuestionSummary.of(r) for r in now}, {r.id: QuestionSummary.of(r) for r in before})
+    assert [f.id for f in flips] == ["q1"]
+    assert flips[0].direction == "worse"
+    assert flips[0].changes == {"retrieval hit@5": (True, False), "all evidence in top 5": (True, False),
+                                "all key facts": (True, False)}
     text = "\n".join(flip_lines(flips[0]))
     assert "#2 → not found" in text and "key facts lost: 164条" in text
 
     run = EvalRun(now, aggregate(now), "extractive", True)
     gate = compare_to_baseline(run.metrics, aggregate(before))
-    info = {"gold": "g.jsonl", "corpus_hash": "abc", "baseline": "b.json", "settings": {"top_k": 1},
-            "splits": breakdown(now, "split"), "docs": breakdown(now, "doc"), "tags": breakdown(now, "tag")}
-    page = render_report(run, gate, flips, {"created": "2025-01-01"}, info, ["settings differ from the baseline: top_k 10 → 1"])
+    info = ReportInfo(gold="g.jsonl", corpus_hash="abc", baseline="b.json", baseline_created="2025-01-01", settings={"top_k": 1},
+                      splits=breakdown(now, "split"), docs=breakdown(now, "doc"), tags=breakdown(now, "tag"))
+    page = render_report(run, gate, flips, info, ["settings differ from the baseline: top_k 10 → 1"])
     out = tmp_path / "report.html"
     out.write_text(page, encoding="utf-8")
     assert out.stat().st_size > 0
@@ -287,7 +296,7 @@ def test_duplicate_ids_and_empty_files(tmp_path):
 
 
 def test_baseline_file_round_trips_with_one_line_per_question():
-    from rag.evaluate import dump_baseline
+    from rag.eval.run import dump_baseline
 
     payload = {"created": "x", "metrics": {"hit@5": 0.5}, "questions": {"q1": {"top": ["a"]}, "q2": {"top": []}}}
     text = dump_baseline(payload)
@@ -324,7 +333,7 @@ def pipeline(tmp_path_factory):
 
 
 def test_run_eval_cli_passes_on_its_own_baseline_and_fails_with_top_k_1(pipeline, tmp_path, capsys):
-    from rag.evaluate import run_eval_cli
+    from rag.eval import run_eval_cli
     from rag.pipeline import Pipeline
 
     gold = write_lines(tmp_path / "gold.jsonl", [json.dumps(x, ensure_ascii=False) for x in TINY_GOLD])
@@ -355,7 +364,7 @@ def test_run_eval_cli_passes_on_its_own_baseline_and_fails_with_top_k_1(pipeline
 
 
 def test_unknown_evidence_doc_names_the_gold_line(pipeline, tmp_path):
-    from rag.evaluate import run_eval_cli
+    from rag.eval import run_eval_cli
 
     bad = dict(TINY_GOLD[0], evidence=[{"doc": "no-such-doc", "quote": "上杭县、武平县、古田县等10个试点县"}])
     gold = write_lines(tmp_path / "gold.jsonl", [json.dumps(TINY_GOLD[2], ensure_ascii=False), json.dumps(bad, ensure_ascii=False)])

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from rag.errors import InputError
-from rag.evaluate import read_gold
-from rag.feedback import append_feedback, promote_feedback, trim_quote
+from rag.eval.feedback import append_feedback, promote_feedback, trim_quote
+from rag.eval.gold import read_gold
 from rag.settings import Settings
 
 CITATION = {

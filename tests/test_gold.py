@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.evaluate import QUOTE_MAX, QUOTE_MIN, read_gold
+from rag.eval.gold import QUOTE_MAX, QUOTE_MIN, read_gold
 from rag.text import match_key
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,8 +15,8 @@ from pathlib import Path
 import gradio as gr
 
 from ..errors import RagError
+from ..eval.feedback import append_feedback
 from ..export import conversation_markdown, write_docx
-from ..feedback import append_feedback
 from ..pipeline import Pipeline
 from ..types import Answer
 from .html import answer_html, cited_ids, error_html, question_html, retrieval_html, sources_html, streaming_html

@@ -15,11 +15,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
-from .evaluate import QUOTE_MAX, QUOTE_MIN
-from .jsonl import iter_jsonl
-from .settings import Settings
-from .text import match_key
+from ..errors import InputError
+from ..jsonl import iter_jsonl
+from ..settings import Settings
+from ..text import match_key
+from .gold import QUOTE_MAX, QUOTE_MIN
 
 FEEDBACK_FILE = "feedback.jsonl"
 RATINGS = ("up", "down")
@@ -27,6 +27,7 @@ _lock = threading.Lock()  # one writer at a time within a process (UI worker thr
 
 
 def feedback_path(settings: Settings) -> Path:
+    """Where feedback is stored: ``settings.data_dir / "feedback.jsonl"``."""
     return settings.data_dir / FEEDBACK_FILE
 
 

@@ -1,0 +1,159 @@
+"""The regression gate: per-metric rules against a baseline, question flips, settings changes.
+
+- :data:`POLICY` maps a metric to its :class:`Rule` (tolerance against the baseline, floor);
+- :func:`compare_to_baseline` gives one :class:`GateResult` per metric;
+- :func:`find_flips` lists the questions whose pass/fail changed (:class:`Flip`), to explain a
+  failing metric question by question;
+- :func:`settings_diff` names the settings that differ from the baseline's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .records import METRICS, Metrics, QuestionSummary
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one metric is gated: allowed drop against the baseline, and an absolute floor."""
+
+    higher_is_better: bool = True
+    tolerance: float = 0.02
+    floor: float | None = None  # for lower-is-better metrics: a ceiling
+
+
+# Absolute tolerances. With 76 answerable gold items one item moves a rate by ~0.013, so 0.02
+# tolerates a single item flipping and fails on two; hit@1 and the all-facts rate are noisier
+# and tolerate two (0.03). Only 7 items are unanswerable: any one of them answered fails (0.0).
+# Floors sit well below today's numbers (eval/README.md) and catch a broken stage even without
+# a baseline. Lengths and latencies are informational (machine-dependent), never gated.
+POLICY: dict[str, Rule] = {
+    "hit@1": Rule(tolerance=0.03, floor=0.40),
+    "hit@5": Rule(floor=0.70),
+    "hit@10": Rule(floor=0.75),
+    "evidence_recall@5": Rule(floor=0.60),
+    "evidence_recall@10": Rule(floor=0.65),
+    "mrr@10": Rule(floor=0.45),
+    "key_fact_recall": Rule(floor=0.45),
+    "all_facts_rate": Rule(tolerance=0.03, floor=0.30),
+    "cited_evidence_recall": Rule(floor=0.40),
+    "citation_support_rate": Rule(floor=0.70),
+    "abstention_rate": Rule(tolerance=0.0, floor=0.50),
+    "false_abstention_rate": Rule(higher_is_better=False, floor=0.25),
+}
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """The verdict on one metric: value, baseline, the rule applied and the status."""
+
+    metric: str
+    value: float | None
+    baseline: float | None
+    tolerance: float | None
+    floor: float | None
+    status: str  # ok | regressed | below-floor | missing | n/a | info
+    message: str = ""
+
+    @property
+    def failed(self) -> bool:
+        """Whether this metric fails the gate."""
+        return self.status in ("regressed", "below-floor", "missing")
+
+    def delta_text(self) -> str:
+        """``value - baseline`` for tables ("" when either is missing)."""
+        if self.value is None or self.baseline is None:
+            return ""
+        d = self.value - self.baseline
+        return f"{d:+.0f}" if METRICS[self.metric][1] in ("chars", "ms") else f"{d:+.3f}"
+
+
+def compare_to_baseline(metrics: Metrics, baseline: Metrics | None, policy: Mapping[str, Rule] | None = None) -> list[GateResult]:
+    """Gate every metric: fail when it drops below baseline by more than its tolerance, falls
+    below its floor, or is missing although the baseline has it. Without a baseline only the
+    floors apply. Metrics without a rule are reported as "info"."""
+    policy = POLICY if policy is None else policy
+    eps = 1e-9
+    out: list[GateResult] = []
+    for name in METRICS:
+        value = metrics.get(name)
+        base = baseline.get(name) if baseline is not None else None
+        rule = policy.get(name)
+        if rule is None:
+            out.append(GateResult(name, value, base, None, None, "info"))
+            continue
+        sign = 1 if rule.higher_is_better else -1
+        if value is None:
+            status, msg = ("missing", f"{name} was {base:.3f} in the baseline but was not measured now") if base is not None else ("n/a", "")
+        elif rule.floor is not None and sign * (value - rule.floor) < -eps:
+            where = "below its floor" if rule.higher_is_better else "above its ceiling"
+            status, msg = "below-floor", f"{name} {value:.3f} is {where} {rule.floor:.2f}"
+        elif base is not None and sign * (value - base) < -rule.tolerance - eps:
+            status, msg = "regressed", f"{name} {value:.3f} vs baseline {base:.3f} (Δ {value - base:+.3f}, tolerance {rule.tolerance:.2f})"
+        else:
+            status, msg = "ok", ""
+        out.append(GateResult(name, value, base, rule.tolerance, rule.floor, status, msg))
+    return out
+
+
+@dataclass(frozen=True)
+class Flip:
+    """A question whose outcome changed against the baseline.
+
+    ``direction`` is "worse" when any aspect went from pass to fail, else "better";
+    ``changes`` maps each aspect that changed to ``(before, now)``.
+    """
+
+    id: str
+    direction: str
+    changes: Mapping[str, tuple[bool, bool]]
+    before: QuestionSummary
+    now: QuestionSummary
+
+    def top_pairs(self) -> list[tuple[str, str]]:
+        """Top retrieved chunk ids before and now, side by side, ``*`` where an evidence quote was found."""
+
+        def marked(q: QuestionSummary) -> list[str]:
+            hits = {e.rank for e in q.evidence if e.rank}
+            return [f"{cid} *" if r in hits else cid for r, cid in enumerate(q.top or (), 1)]
+
+        b, n = marked(self.before), marked(self.now)
+        return [(b[i] if i < len(b) else "–", n[i] if i < len(n) else "–") for i in range(max(len(b), len(n)))]
+
+
+def outcomes(q: QuestionSummary) -> dict[str, bool | None]:
+    """Pass/fail per aspect of one question (None = not measured)."""
+    hit = None if q.hit_at_5 is None else q.hit_at_5 >= 1.0
+    full = None if q.recall_at_5 is None else q.recall_at_5 >= 1.0
+    correct_abstention = None if q.abstained is None else (q.abstained != q.answerable)
+    return {"retrieval hit@5": hit, "all evidence in top 5": full, "all key facts": q.all_facts,
+            "abstention correct": correct_abstention}
+
+
+def find_flips(now: Mapping[str, QuestionSummary], before: Mapping[str, QuestionSummary]) -> list[Flip]:
+    """Questions whose pass/fail changed between two runs, worse flips first, then by id."""
+    flips = []
+    for qid, cur in now.items():
+        old = before.get(qid)
+        if old is None:
+            continue
+        a, b = outcomes(old), outcomes(cur)
+        changes = {k: (a[k], b[k]) for k in a if a[k] is not None and b[k] is not None and a[k] != b[k]}
+        if changes:
+            worse = any(x and not y for x, y in changes.values())
+            flips.append(Flip(qid, "worse" if worse else "better", changes, old, cur))
+    flips.sort(key=lambda f: (f.direction != "worse", f.id))
+    return flips
+
+
+# Where files live does not change answers (a corpus change shows up in the corpus hash).
+_LOCATION_SETTINGS = ("corpus_dir", "index_dir", "data_dir")
+
+
+def settings_diff(before: Mapping[str, Any], now: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """Settings whose value differs, locations aside: name -> [before, now]."""
+    keys = sorted((set(before) | set(now)) - set(_LOCATION_SETTINGS))
+    return {k: [before.get(k), now.get(k)] for k in keys if before.get(k) != now.get(k)}
