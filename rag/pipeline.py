@@ -71,6 +71,13 @@ class Pipeline:
                     "run `rag check` to see which, then `rag build --force`"
                 ) from None
 
+    @cached_property
+    def corpus_terms(self):
+        """Which words occur anywhere in the indexed documents (normalised on first use)."""
+        from .answer.corpus import CorpusTerms
+
+        return CorpusTerms(lambda: self.index.chunks, lambda: self.documents.values())
+
     def check(self) -> tuple[list[str], float]:
         """Verify every index file against the manifest's checksums: (damaged files, seconds taken)."""
         t0 = time.perf_counter()
@@ -84,7 +91,7 @@ class Pipeline:
         mode = check_answer_mode(mode or self.settings.answer_mode)
         cache = self.__dict__.setdefault("_answerers", {})
         if mode not in cache:
-            cache[mode] = make_answerer(mode, self.settings)
+            cache[mode] = make_answerer(mode, self.settings, self.corpus_terms)
         return cache[mode]
 
     # ------------------------------------------------------------------ index
@@ -96,7 +103,7 @@ class Pipeline:
         """Build the index unless it is fresh (or ``force``); returns a BuildReport. Resets loaded parts."""
         report = build_index(self.settings, force=force, progress=progress)
         if report.status == "built":
-            for name in ("index", "retriever"):
+            for name in ("index", "retriever", "corpus_terms", "_answerers"):
                 self.__dict__.pop(name, None)
         return report
 
@@ -118,9 +125,13 @@ class Pipeline:
     # ------------------------------------------------------------------ stages
     def search(self, query: str, top_k: int | None = None, filters: Filters | None = None) -> list[ScoredChunk]:
         """Ranked chunks for ``query`` (cleaned; ``top_k`` from 1 to 200, default settings.top_k)."""
-        from .retrieval import clean_query
+        from .retrieval.query import clean_query, expand_query
+        from .vocab import vocabulary_for
 
-        q = clean_query(query)
+        from .text import match_key
+
+        known = self.corpus_terms.occurs
+        q = expand_query(clean_query(query), vocabulary_for(self.settings.vocabulary_files), lambda w: known(match_key(w)))
         k = self.settings.top_k if top_k is None else check_top_k(top_k)
         return self.retriever.retrieve(q, top_k=k, filters=filters)
 

@@ -70,6 +70,13 @@ class Settings:
     llm_timeout: float = field(default=30.0, metadata=_env("RAG_LLM_TIMEOUT"))
     llm_context_tokens: int = field(default=3000, metadata=_env("RAG_LLM_CONTEXT_TOKENS"))
     prompts_dir: Path = field(default=Path("prompts"), metadata=_env("RAG_PROMPTS_DIR"))
+    # extra vocabulary TOML files (format of rag/data/policy_terms.toml), separated by os.pathsep or ","
+    vocabulary: str = field(default="", metadata=_env("RAG_VOCABULARY"))
+
+    @property
+    def vocabulary_files(self) -> tuple[str, ...]:
+        """The extra vocabulary files named by ``vocabulary`` (none by default)."""
+        return tuple(p.strip() for p in self.vocabulary.replace(os.pathsep, ",").split(",") if p.strip())
 
     # Settings whose change invalidates a built index.
     INDEX_KEYS = ("chunk_max_tokens", "chunk_min_chars", "embedding_model", "static_dim")

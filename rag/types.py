@@ -8,7 +8,7 @@ can be written to JSON(L) without pickle.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 CHUNK_KINDS = ("text", "heading", "table_row", "list_item")
@@ -158,17 +158,32 @@ class AnswerSentence:
     citations: tuple[int, ...]
     supported: bool
     paragraph: int = 0
+    shows_citations: bool = True  # False inside a run of sentences citing the same sources: the run's last shows them
 
     @property
     def marked(self) -> str:
         """The sentence as it reads in ``Answer.answer``: its text, then ``[n]`` markers or 〔未核实〕."""
         if not self.supported:
             return self.text + UNVERIFIED_MARK
+        if not self.shows_citations:
+            return self.text
         return self.text + "".join(f"[{n}]" for n in self.citations)
 
     def to_dict(self) -> dict[str, Any]:
         """``text``, ``citations`` and ``supported``, as in the ``sentences`` of an answer."""
         return {"text": self.text, "citations": list(self.citations), "supported": self.supported}
+
+
+def mark_runs(sentences: Sequence[AnswerSentence]) -> tuple[AnswerSentence, ...]:
+    """``sentences`` with one marker per run: a supported sentence followed, in the same paragraph, by
+    one citing exactly the same sources leaves the markers to it (…。…。[1] instead of …。[1]…。[1])."""
+    out = []
+    for i, s in enumerate(sentences):
+        nxt = sentences[i + 1] if i + 1 < len(sentences) else None
+        same = (nxt is not None and s.supported and nxt.supported and nxt.paragraph == s.paragraph
+                and nxt.citations == s.citations)
+        out.append(replace(s, shows_citations=not same))
+    return tuple(out)
 
 
 def sentence_paragraphs(sentences: Sequence[AnswerSentence]) -> tuple[tuple[AnswerSentence, ...], ...]:

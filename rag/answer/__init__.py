@@ -19,10 +19,17 @@ from .extractive import ExtractiveAnswerer
 __all__ = ["Answerer", "Draft", "ExtractiveAnswerer", "make_answerer", "verify_draft"]
 
 
-def make_answerer(mode: str, settings: Settings) -> Answerer:
-    """The answerer for ``mode``; ConfigError for an unknown mode or an unconfigured LLM."""
+def make_answerer(mode: str, settings: Settings, corpus=None) -> Answerer:
+    """The answerer for ``mode``; ConfigError for an unknown mode or an unconfigured LLM.
+
+    ``corpus`` (:class:`~rag.answer.corpus.CorpusTerms`) lets question analysis ignore words
+    that occur nowhere in the documents; the vocabulary comes from ``settings.vocabulary``.
+    """
+    from ..vocab import vocabulary_for
+
+    extractive = ExtractiveAnswerer(corpus, vocabulary_for(settings.vocabulary_files))
     if mode == "extractive":
-        return ExtractiveAnswerer()
+        return extractive
     if mode == "llm":
         if not settings.llm_configured:
             missing = [n for n, v in (("RAG_LLM_BASE_URL", settings.llm_base_url), ("RAG_LLM_MODEL", settings.llm_model)) if not v]
@@ -33,5 +40,7 @@ def make_answerer(mode: str, settings: Settings) -> Answerer:
             )
         from .llm import LLMAnswerer
 
-        return LLMAnswerer(settings)
+        answerer = LLMAnswerer(settings)
+        answerer.fallback = extractive
+        return answerer
     raise ConfigError(f"answer mode {mode!r} is not valid; choose one of {', '.join(ANSWER_MODES)}")

@@ -13,7 +13,17 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol, runtime_checkable
 
-from ..types import UNVERIFIED_MARK, Answer, AnswerSentence, Chunk, Citation, DocumentInfo, ScoredChunk, sentences_text
+from ..types import (
+    UNVERIFIED_MARK,
+    Answer,
+    AnswerSentence,
+    Chunk,
+    Citation,
+    DocumentInfo,
+    ScoredChunk,
+    mark_runs,
+    sentences_text,
+)
 from .citations import best_span, make_citation, quote_span
 from .verify import CitedSentence, verify_sentences
 
@@ -115,12 +125,13 @@ def verify_draft(draft: Draft, documents: Mapping[str, DocumentInfo]) -> Answer:
         notices.append("回答中没有能在来源中核实的句子。")
         closest = [sc.chunk for sc in draft.retrieved[:3]]
         return _abstained_answer(replace(draft, abstained=True, closest=closest), documents, notices)
+    marked = mark_runs(final)
     return Answer(
         question=draft.question,
-        answer=sentences_text(final),
+        answer=sentences_text(marked),
         abstained=False,
         mode=draft.mode,
-        sentences=tuple(final),
+        sentences=marked,
         citations=citations,
         retrieved=draft.retrieved,
         notices=tuple(notices),

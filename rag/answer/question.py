@@ -16,6 +16,7 @@ from typing import Any
 
 from ..text import match_key, search_form
 from ..types import DocumentInfo
+from ..vocab import Vocabulary, normalise_question, vocabulary_for
 from .verify import bigrams
 
 # Question words the shared stopword list (rag.retrieval.tokenize.STOPWORDS) does not hold.
@@ -26,7 +27,7 @@ QUESTION_WORDS = frozenset(
 SOFT_FLAGS = {"v", "vd", "t"}  # verbs and time words (现在, 早年): soft terms
 SOFT_UNSEEN = 0.3  # weight kept by a soft term that occurs in none of the retrieved passages
 FOCUS_COVER = 0.5  # share of a focus term's weight that counts towards a chunk's coverage
-_FOCUS_AFTER = re.compile(r"什么|哪些|哪几|哪类|哪种|何种")
+_FOCUS_AFTER = re.compile(r"什么|啥|哪[些几类种样项条家个一二三四五六七八九十]+|何种")
 # jieba POS of anchors: place and person names (organisation tags are left out: 经贸委 is written
 # 经济贸易委员会 in the source, and abbreviations must not veto an answer).
 ANCHOR_FLAGS = {"ns", "nr", "nrt", "nrfg"}
@@ -37,6 +38,9 @@ _CROSS_Q = re.compile(r"分别|各自|各提|对比|比较|异同|说法|和.{0,
 HAS_NUMBER = re.compile(r"[0-9０-９]|[一二两三四五六七八九十百千万亿]+\s*[个条家项年元倍名亩批类位%％]")
 _PERCENT_Q = re.compile(r"比例|比重|占比|百分之|增长率")  # asks for a share: the answer needs a percentage
 _DAY_Q = re.compile(r"哪天|哪一天|几号|日期")  # asks for a day: the answer needs 月…日
+_AMOUNT_Q = re.compile(r"多少钱|几个亿|多少万|多少亿|多少元|金额|额度|奖多少|补多少|给多少")
+_SHARE_Q = re.compile(r"占.{0,15}(?:多少|几成|百分之)")
+HAS_AMOUNT = re.compile(r"[0-9０-９][0-9０-９.．,，]*\s*(?:[万亿千百]\s*)?元|[0-9０-９.．]+\s*[万亿](?![人户家个条项])")
 HAS_PERCENT = re.compile(r"[%％]|百分|[一二三四五六七八九十]成")
 HAS_DAY = re.compile(r"[0-9０-９]{1,2}\s*月\s*[0-9０-９]{1,2}\s*日")
 HAS_DATE = re.compile(r"[0-9０-９]{4}\s*年|[0-9０-９]{1,2}\s*月|年底|月底")
@@ -66,6 +70,9 @@ class Term:
     soft: bool = False  # a verb or time word: the asker's phrasing, which the source may word differently
     focus: bool = False  # names the kind of answer asked for (哪些补助, 什么扶持政策): instances need not repeat it
     doc_ref: bool = False  # names a document by its kind or alias (白皮书, 新闻报道)
+    corpus_idf: float | None = None  # how rare it is in these documents (set when the corpus is known)
+    cue: bool = False  # names the asked attribute (比例, 金额, 时间): not part of the subject
+    variants: tuple[str, ...] = ()  # the documents' words for it (省里 -> 省级, 全省 …), match-key form
 
 
 @dataclass
@@ -80,6 +87,9 @@ class QuestionInfo:
     percent: bool = False
     day: bool = False
     any_anchor: bool = False  # anchors are alternatives ("分别", or “小升规”和“个转企”): one suffices
+    amount: bool = False  # asks for a sum of money (多少钱, 几个亿): the answer needs 元/万元/亿元
+    asks: frozenset[str] = frozenset()  # answer types named by cue words (rag.vocab: count, amount, who …)
+    ignored: tuple[str, ...] = ()  # words of the question found nowhere in the corpus (not used, never blamed)
 
     @property
     def total(self) -> float:
@@ -87,19 +97,24 @@ class QuestionInfo:
         return sum(t.weight for t in self.terms) or 1.0
 
 
-def analyse_question(question: str, doc_names: frozenset[tuple[str, bool]] = frozenset()) -> QuestionInfo:
+def analyse_question(question: str, doc_names: frozenset[tuple[str, bool]] = frozenset(),
+                     vocab: Vocabulary | None = None) -> QuestionInfo:
     """Weighted key terms and the answer type of a (sub-)question.
 
     ``doc_names``: match keys of the documents' kinds and aliases (:func:`document_names`); a
-    term among them names a document rather than a topic.
+    term among them names a document rather than a topic. ``vocab`` (default: the packaged
+    vocabulary) supplies filler words, the documents' variants of everyday words and answer-type cues.
     """
+    vocab = vocab or vocabulary_for()
     import jieba.posseg as pseg
 
     from ..retrieval.tokenize import STOPWORDS, jieba_module
 
     jieba_module()
     idf, median = _idf()
-    q = search_form(question)
+    q = normalise_question(search_form(question))
+    types = vocab.answer_types(q)
+    cue_spans = [(m.start(), m.end()) for c in vocab.cue_words for m in re.finditer(re.escape(c), q)]
     terms: dict[str, Term] = {}
     for phrase in _QUOTED.findall(q):  # a quoted name (“六个一”, “5315”工程) must be matched whole
         key = match_key(phrase)
@@ -109,6 +124,7 @@ def analyse_question(question: str, doc_names: frozenset[tuple[str, bool]] = fro
     focus_from = len(q)
     if m := _FOCUS_AFTER.search(q):
         focus_from = m.end()
+    before_cue: dict[str, bool] = {}
     pos = 0
     for i, (word, flag) in enumerate(words):
         at = q.find(word, pos) if word else -1
@@ -116,24 +132,32 @@ def analyse_question(question: str, doc_names: frozenset[tuple[str, bool]] = fro
         # the words after 什么/哪些, up to the next punctuation, name the kind of answer
         focus = at >= focus_from and not re.search(r"[，,。？?；;！!]", q[focus_from:at])
         key = match_key(word)
-        if not key or word in STOPWORDS or word in QUESTION_WORDS:
+        if not key or word in STOPWORDS or word in QUESTION_WORDS or vocab.is_filler(word):
             continue
         if any(key in k for k in terms):  # part of a quoted phrase
             continue
         if key.isdigit():  # 2030 + 年 -> "2030年"; numbers are anchors
             nxt = words[i + 1][0] if i + 1 < len(words) else ""
-            if nxt in ("年", "月", "日", "条", "个", "家", "项", "万", "亿", "强", "%"):
-                key += nxt
-            terms[key] = Term(key, median, True)
+            unit = nxt if nxt in ("年", "月", "日", "条", "个", "家", "项", "万", "亿", "强", "%") else ""
+            terms[key + unit] = Term(key + unit, median, True, variants=_chinese_numeral(key, unit))
             continue
         if len(key) < 2:
             continue
         weight = idf.get(word, median)
         doc_ref = names_document(key, doc_names)
         anchor = flag in ANCHOR_FLAGS and not _DIGITS.search(key) and not doc_ref
+        variants = tuple(k for v in vocab.expand(word) if (k := match_key(v)) and k != key and len(k) >= 2)
+        before_cue[key] = at < focus_from - 1 if m else False
         terms[key] = Term(key, weight, anchor, soft=flag in SOFT_FLAGS and not anchor, focus=focus and not anchor,
-                          doc_ref=doc_ref)
-    numeric = bool(_NUMERIC_Q.search(q)) and not re.search(r"哪几(?![年])", q)
+                          doc_ref=doc_ref, variants=variants, cue=any(a <= at < b for a, b in cue_spans))
+    if m and not any(t.focus for t in terms.values()):
+        # "保障机制有哪些": nothing follows the cue, so the noun just before it names what is listed
+        last = [k for k, t in terms.items() if before_cue.get(k) and not t.anchor and not t.soft and not t.doc_ref]
+        if last and q[m.end():].strip(" ？?。！!") == "":
+            terms[last[-1]] = replace(terms[last[-1]], focus=True)
+    share = bool(_SHARE_Q.search(q))  # 占…多少 asks for a share, whatever the noun (产值, 投资)
+    amount = ("amount" in types or bool(_AMOUNT_Q.search(q))) and not share
+    numeric = (bool(_NUMERIC_Q.search(q)) or amount or "count" in types) and not re.search(r"哪几(?![年])", q)
     cross = bool(_CROSS_Q.search(q))
     coordinated = sum(t.anchor for t in terms.values()) >= 2 and bool(re.search(r"[和与及或、]", q))
     return QuestionInfo(
@@ -143,10 +167,24 @@ def analyse_question(question: str, doc_names: frozenset[tuple[str, bool]] = fro
         date=bool(_DATE_Q.search(q)),
         is_list=bool(_LIST_Q.search(q)),
         cross=cross,
-        percent=bool(_PERCENT_Q.search(q)) and numeric,
+        percent=(bool(_PERCENT_Q.search(q)) or share) and numeric,
         day=bool(_DAY_Q.search(q)),
         any_anchor=cross or coordinated,
+        amount=amount,
+        asks=types | ({"date"} if _DATE_Q.search(q) else set()),
     )
+
+
+def _chinese_numeral(digits: str, unit: str) -> tuple[str, ...]:
+    """The Chinese-numeral spelling of a number with its unit (10条 -> 十条), when it has a unit."""
+    import cn2an
+
+    if not unit or len(digits) > 5 or unit in "年%":
+        return ()
+    try:
+        return (cn2an.an2cn(digits) + unit,)
+    except (ValueError, KeyError):
+        return ()
 
 
 def _join_single_chars(words: list[tuple[str, str]], stop: frozenset[str]) -> list[tuple[str, str]]:
@@ -183,6 +221,27 @@ def discount_unseen(q: QuestionInfo, views: Sequence[Any]) -> QuestionInfo:
     return replace(q, terms=terms)
 
 
+def drop_unknown(q: QuestionInfo, corpus: Any | None) -> QuestionInfo:
+    """Drop the terms found nowhere in the corpus (nor any of their variants): they are the asker's words.
+
+    The terms kept get their corpus IDF (``corpus_idf``), used where a passage must be *about* the
+    question's subject: a word most passages share (县域, 产业链) says little about which one.
+
+    Anchors (place and person names, quoted names, numbers) stay: a question about a place the
+    documents never mention is not answered by them. ``corpus`` has ``occurs(key)``
+    (:class:`rag.answer.corpus.CorpusTerms`); None keeps every term.
+    """
+    if corpus is None:
+        return q
+    keep, ignored = [], []
+    for t in q.terms:
+        if t.anchor or t.doc_ref or any(corpus.occurs(k) for k in (t.key, *t.variants)):
+            keep.append(replace(t, corpus_idf=corpus.idf((t.key, *t.variants))))
+        else:
+            ignored.append(t.key)
+    return replace(q, terms=keep, ignored=tuple(ignored))
+
+
 def with_context(part: QuestionInfo, whole: QuestionInfo) -> QuestionInfo:
     """A sub-question ("覆盖多少个县域？") also weighs the rest of the question's terms, at half weight."""
     if part.text == whole.text:
@@ -192,8 +251,18 @@ def with_context(part: QuestionInfo, whole: QuestionInfo) -> QuestionInfo:
     return replace(part, terms=part.terms + extra)
 
 
+VARIANT_CREDIT = 0.9  # a term found only as one of the documents' words for it (省里 as 全省)
+
+
 def credit(term: Term, key: str) -> float:
-    """1 when the term occurs; for a long term, partial credit for most of its bigrams."""
+    """1 when the term occurs; ``VARIANT_CREDIT`` for one of its variants; partial credit for most bigrams."""
+    own = _credit(term, key)
+    if own < 1.0 and term.variants and any(v in key for v in term.variants):
+        return 1.0 if term.key[0].isdigit() else max(own, VARIANT_CREDIT)  # 十条 is 10条
+    return own
+
+
+def _credit(term: Term, key: str) -> float:
     if term.key[0].isdigit():  # 5 must not match inside 2025
         return 1.0 if _number_pattern(term.key).search(key) else 0.0
     if term.key in key:

@@ -53,3 +53,23 @@ def clean_query(query: str) -> str:
             "问题只包含标点或符号，请输入文字 / the question contains only punctuation or symbols; type words, e.g. 试点县能得到哪些支持"
         )
     return text
+
+
+def expand_query(query: str, vocab, known=None) -> str:
+    """The query the rankers see: casual forms normalised (24年 → 2024年) and, after it, the
+    documents' words for those of its everyday words that the documents never use
+    (个体户 → 个体工商户 …; :mod:`rag.vocab`). ``known(word)`` says whether the corpus has a word;
+    without it every everyday word is expanded.
+
+    The question itself stays first and whole, so a dense model still reads it as written. Words
+    the corpus already has are not expanded: their variants (省里 → 全省, 省级 …) are common words
+    that would outweigh the question's own terms (expanding every word lowered dev hit@5 from 0.97 to 0.75).
+    """
+    from ..text import search_form
+    from ..vocab import normalise_question
+    from .tokenize import jieba_module
+
+    q = normalise_question(query)
+    words = [w for w in jieba_module().lcut(search_form(q)) if w.strip()]
+    extra = vocab.query_terms(w for w in words if not vocab.is_filler(w) and not (known and known(w)))
+    return q + (" " + " ".join(extra) if extra else "")

@@ -52,7 +52,7 @@ def error_html(message: str) -> str:
 
 def _sentence_html(s: AnswerSentence, turn: int) -> str:
     if s.supported:
-        cites = "".join(_cite(turn, n) for n in s.citations)
+        cites = "".join(_cite(turn, n) for n in s.citations) if s.shows_citations else ""
         return f'<span class="rag-sent">{esc(s.text)}{cites}</span>'
     return f'<span class="rag-sent rag-unsupported">{esc(s.text)}</span>{UNVERIFIED_BADGE}'
 

@@ -1,0 +1,158 @@
+"""Candidate answer sentences of the retrieved chunks, and the checks on them that do not depend on tuning.
+
+:func:`chunk_views` splits the top retrieved chunks into candidate sentences (a table row or a
+short list item is one unit; framing lines are marked, :mod:`rag.answer.lines`); :func:`coverage`
+is how much of a question a passage covers; :func:`subject_cover` whether a sentence is about
+the question's subject (for typed questions: a number, an amount, a date).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from ..text import match_key, split_sentences
+from ..types import Chunk, DocumentInfo, ScoredChunk
+from .lines import ALLOWED_FOR, frame_kind
+from .question import (
+    FOCUS_COVER,
+    HAS_AMOUNT,
+    HAS_DATE,
+    HAS_DAY,
+    HAS_NUMBER,
+    HAS_PERCENT,
+    QuestionInfo,
+    credit,
+    doc_names_of,
+)
+
+MAX_CHUNKS = 10  # how many retrieved chunks are read
+UNIT_MAX = 80  # a list item up to this long is one unit; longer ones are split into sentences
+
+
+@dataclass
+class Candidate:
+    chunk: Chunk
+    rank: int
+    start: int
+    end: int
+    text: str
+    key: str
+    score: float = 0.0
+    has_number: bool = False
+    has_date: bool = False
+    has_percent: bool = False
+    has_day: bool = False
+    has_amount: bool = False
+    frame: str = ""  # a framing line (文号, signature, 施行 clause …; rag.answer.lines), "" otherwise
+    sentence: int = 0  # which full sentence (ending at 。！？) of the chunk this clause belongs to
+
+
+@dataclass
+class ChunkView:
+    """A retrieved chunk prepared for scoring: its keys and candidate sentences."""
+
+    chunk: Chunk
+    rank: int
+    key: str
+    context_key: str
+    candidates: list[Candidate] = field(default_factory=list)
+
+
+def context_key(chunk: Chunk, doc: DocumentInfo | None) -> str:
+    parts = [doc.title if doc else chunk.title, chunk.part, chunk.part_issuer, " ".join(chunk.heading_path),
+             chunk.context]
+    if doc:
+        parts += [doc.issuer, doc.date.replace("-", "年"), " ".join(doc_names_of(doc))]
+    return match_key(" ".join(p for p in parts if p))
+
+
+def chunk_views(retrieved: Sequence[ScoredChunk], documents: Mapping[str, DocumentInfo]) -> list[ChunkView]:
+    """The top ``MAX_CHUNKS`` retrieved chunks with their candidate sentences (headings have none)."""
+    views = []
+    for rank, sc in enumerate(retrieved[:MAX_CHUNKS]):
+        c = sc.chunk
+        view = ChunkView(c, rank, match_key(c.text), context_key(c, documents.get(c.doc_id)))
+        if c.kind == "heading":
+            spans = []
+        elif c.kind == "table_row" or (c.kind == "list_item" and len(c.text) <= UNIT_MAX):
+            spans = [(0, len(c.text), c.text)]
+        else:
+            spans = [(s.start, s.end, s.text) for s in split_sentences(c.text, clauses=True, min_chars=10)]
+        sentence_ends = [s.end for s in split_sentences(c.text, min_chars=10)]
+        for start, end, text in spans:
+            view.candidates.append(
+                Candidate(c, rank, start, end, text, match_key(text),
+                          has_number=bool(HAS_NUMBER.search(text)), has_date=bool(HAS_DATE.search(text)),
+                          has_percent=bool(HAS_PERCENT.search(text)), has_day=bool(HAS_DAY.search(text)),
+                          has_amount=bool(HAS_AMOUNT.search(text)), frame=frame_kind(text),
+                          sentence=sum(1 for e in sentence_ends if e <= start))
+            )
+        views.append(view)
+    return views
+
+
+def coverage(q: QuestionInfo, key: str, context_key: str) -> tuple[float, bool]:
+    """(weighted term coverage of key+context, all anchors present).
+
+    Alternatives count once, at the weight of the heaviest: the documents a question names
+    ("白皮书和新闻报道…分别") and, when ``any_anchor``, its anchors ("“小升规”和“个转企”").
+    A focus term the passage lacks counts at ``FOCUS_COVER`` of its weight.
+    """
+    got = total = 0.0
+    anchors_ok = True
+    groups: dict[str, list[tuple[float, float]]] = {}
+    for t in q.terms:
+        c = max(credit(t, key), credit(t, context_key))
+        if t.anchor and c < 1.0:
+            anchors_ok = False
+        group = "doc" if t.doc_ref else "anchor" if (t.anchor and q.any_anchor) else ""
+        weight = t.weight * (FOCUS_COVER if t.focus and c < 1.0 else 1.0)
+        if group:
+            groups.setdefault(group, []).append((weight, c))
+            continue
+        got += weight * c
+        total += weight
+    for members in groups.values():
+        got += max(w * c for w, c in members)
+        total += max(w for w, _ in members)
+    return got / (total or 1.0), anchors_ok
+
+
+def prev_key(view: ChunkView, cand: Candidate) -> str:
+    """The key of the candidate before ``cand`` in its chunk ("" for the first)."""
+    i = view.candidates.index(cand)
+    return view.candidates[i - 1].key if i else ""
+
+
+def subject_cover(q: QuestionInfo, cand: Candidate, prev_key: str, view: ChunkView) -> float:
+    """Share of the subject terms (not focus, cue or document names; weighted by corpus IDF) that the
+    sentence, the one before it, or its headings and document contain."""
+    got = total = 0.0
+    around = cand.key + prev_key
+    for t in q.terms:
+        if t.focus or t.doc_ref or t.cue:
+            continue
+        w = t.corpus_idf if t.corpus_idf is not None else t.weight
+        got += w * max(credit(t, around), credit(t, view.context_key))
+        total += w
+    return got / total if total else 1.0
+
+
+def typed(q: QuestionInfo) -> bool:
+    """Does the question ask for a value of a type (number, amount, share, date)?"""
+    return q.numeric or q.date or q.amount or q.percent or q.day
+
+
+TYPE_NAMES = {"amount": "金额", "percent": "比例", "day": "日期", "date": "时间", "numeric": "数字"}
+
+
+def type_of(q: QuestionInfo) -> str:
+    """The asked answer type, most specific first: amount, percent, day, date, numeric."""
+    return next(t for t in ("amount", "percent", "day", "date", "numeric") if getattr(q, t))
+
+
+def without_frames(view: ChunkView, q: QuestionInfo) -> ChunkView:
+    """The view without framing lines, except those the question asks for (施行 for "when", 责任单位 for "who")."""
+    keep = [c for c in view.candidates if not c.frame or ALLOWED_FOR.get(c.frame, "-") in q.asks]
+    return view if len(keep) == len(view.candidates) else replace(view, candidates=keep)
