@@ -222,13 +222,23 @@ def eval_main(
     baseline: Path | None = typer.Option(None, "--baseline", help="Baseline JSON (default eval/baseline.json if present)."),
     report: Path | None = typer.Option(None, "--report", help="Directory for results.jsonl and report.html."),
     update_baseline: bool = typer.Option(False, "--update-baseline", help="Rewrite the baseline from this run."),
+    frozen: Path | None = typer.Option(None, "--frozen", help="Frozen test split (default eval/frozen.jsonl if present)."),
+    paraphrases: Path | None = typer.Option(None, "--paraphrases", help="Paraphrases of dev items (default eval/paraphrases.jsonl if present)."),
+    dev_only: bool = typer.Option(False, "--dev-only", help="Run the dev split (--gold) only: no frozen split, no paraphrases."),
+    enforce_targets: bool = typer.Option(False, "--enforce-targets", help="Fail when a frozen-split target (issue #15) is not met."),
 ):
-    """Run the gold set; exit non-zero on a regression against the baseline or a floor."""
+    """Run the dev, frozen and paraphrase splits; exit non-zero on a regression against the baseline or a floor."""
     if ctx.invoked_subcommand is not None:
         return
+    from .eval.gold import DEFAULT_FROZEN, DEFAULT_PARAPHRASES
     from .eval.run import run_eval_cli
 
-    code = run_eval_cli(_pipeline(), gold=gold, mode=mode, baseline=baseline, report_dir=report, update_baseline=update_baseline)
+    if not dev_only:
+        frozen = frozen or (DEFAULT_FROZEN if DEFAULT_FROZEN.is_file() else None)
+        paraphrases = paraphrases or (DEFAULT_PARAPHRASES if DEFAULT_PARAPHRASES.is_file() else None)
+    code = run_eval_cli(_pipeline(), gold=gold, mode=mode, baseline=baseline, report_dir=report, update_baseline=update_baseline,
+                        frozen=None if dev_only else frozen, paraphrases=None if dev_only else paraphrases,
+                        enforce_targets=enforce_targets)
     raise typer.Exit(code)
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from rag.errors import InputError
 from rag.eval import (
     POLICY,
+    EvalResult,
     EvalRun,
     Metrics,
     QuestionRecord,
@@ -32,8 +34,12 @@ from rag.eval import (
     reciprocal_rank_at_k,
     sentence_supported,
 )
-from rag.eval.console import flip_lines
+from rag.eval.baseline import dump_baseline, read_baseline
+from rag.eval.console import flip_lines, print_result, split_rows
+from rag.eval.gate import SPLIT_POLICY, check_targets
+from rag.eval.metrics import consistency
 from rag.eval.report import ReportInfo, render_report
+from rag.eval.run import SplitResult
 
 RETRIEVED = [
     ("whitepaper-2024", "全省83个县域梳理确定县域重点产业链164条。"),
@@ -112,7 +118,8 @@ def test_percentile_interpolates():
 # --------------------------------------------------------------------------- aggregation
 
 
-def record(qid, *, ranks=(), answerable=True, tags=(), docs=("whitepaper-2024",), answer=None, search_ms=10.0, question=None):
+def record(qid, *, ranks=(), answerable=True, tags=(), docs=("whitepaper-2024",), answer=None, search_ms=10.0, question=None,
+           split="dev", paraphrase_of=None):
     ranks = list(ranks)
     ret = None
     if answerable and ranks:
@@ -120,24 +127,27 @@ def record(qid, *, ranks=(), answerable=True, tags=(), docs=("whitepaper-2024",)
                "recall@5": evidence_recall_at_k(ranks, 5), "recall@10": evidence_recall_at_k(ranks, 10),
                "rr@10": reciprocal_rank_at_k(ranks, 10)}
     return QuestionRecord.from_dict({
-        "id": qid, "question": question or f"问题{qid}", "tags": list(tags), "answerable": answerable,
+        "id": qid, "split": split, "paraphrase_of": paraphrase_of, "question": question or f"问题{qid}", "tags": list(tags),
+        "answerable": answerable,
         "docs": list(docs) if answerable else [], "key_facts": [],
         "evidence": [{"doc": "whitepaper-2024", "quote": f"证据{qid}{i}", "rank": r} for i, r in enumerate(ranks)],
         "retrieved": [{"rank": 1, "chunk_id": f"c-{qid}", "doc": "whitepaper-2024", "chars": 100, "score": 1.0, "text": ""}] if answerable else [],
         "retrieval": ret, "search_ms": search_ms if answerable else None, "answer": answer})
 
 
-def answer(*, abstained=False, recall=None, support=None, cited=None, chars=20, latency=100.0, found=()):
+def answer(*, abstained=False, recall=None, support=None, cited=None, chars=20, latency=100.0, found=(), unsupported=0):
     return {"text": "答" * chars, "abstained": abstained, "chars": chars, "key_facts_found": list(found), "key_facts_missing": [],
             "key_fact_recall": recall, "all_facts": None if recall is None else recall == 1.0, "cited": [],
-            "cited_evidence_recall": cited, "sentences": 1, "citation_support": support, "self_reported_supported": 1,
+            "cited_evidence_recall": cited, "sentences": 1, "citation_support": support,
+            "unsupported_sentences": unsupported, "self_reported_supported": 1,
             "latency_ms": latency}
 
 
 def test_aggregate_exact_values():
     recs = [
         record("a", ranks=[1], tags=["table"], answer=answer(recall=1.0, support=1.0, cited=1.0, chars=10, latency=100)),
-        record("b", ranks=[7, None], tags=["table", "heldout"], answer=answer(recall=0.5, support=0.5, cited=0.0, chars=30, latency=300)),
+        record("b", ranks=[7, None], tags=["table", "heldout"], answer=answer(recall=0.5, support=0.5, cited=0.0, chars=30, latency=300,
+                                                                            unsupported=1)),
         record("c", ranks=[None], answer=answer(abstained=True, recall=0.0, cited=0.0, latency=200)),
         record("u", answerable=False, tags=["unanswerable"], answer=answer(abstained=True, latency=400)),
     ]
@@ -152,13 +162,14 @@ def test_aggregate_exact_values():
     assert m.get("all_facts_rate") == pytest.approx(1 / 3)
     assert m.get("cited_evidence_recall") == pytest.approx(1 / 3)
     assert m.get("citation_support_rate") == pytest.approx(0.75)  # over the two answers given
+    assert m.unsupported_sentences == 1  # a total, over the answers given
     assert m.get("abstention_rate") == 1.0
     assert m.get("false_abstention_rate") == pytest.approx(1 / 3)
     assert m.get("answer_chars_median") == 20
     assert m.get("latency_p50_ms") == 250
     assert m.get("search_p95_ms") == 10
 
-    split = breakdown(recs, "split")
+    split = breakdown(recs, "heldout")
     assert split["heldout"].n == 1 and split["tuned"].n == 3
     assert split["heldout"].metrics.hit_at_10 == 1.0
     tags = breakdown(recs, "tag")
@@ -236,14 +247,20 @@ def test_flips_and_html_report_show_the_flipped_question(tmp_path):
     assert "#2 → not found" in text and "key facts lost: 164条" in text
 
     run = EvalRun(now, aggregate(now), "extractive", True)
-    gate = compare_to_baseline(run.metrics, aggregate(before))
-    info = ReportInfo(gold="g.jsonl", corpus_hash="abc", baseline="b.json", baseline_created="2025-01-01", settings={"top_k": 1},
-                      splits=breakdown(now, "split"), docs=breakdown(now, "doc"), tags=breakdown(now, "tag"))
-    page = render_report(run, gate, flips, info, ["settings differ from the baseline: top_k 10 → 1"])
+    dev = SplitResult("dev", Path("g.jsonl"), run, gate=compare_to_baseline(run.metrics, aggregate(before)), flips=flips)
+    frozen_run = EvalRun([record("fz", ranks=[1], split="frozen", tags=["frozen"])], aggregate([record("fz", ranks=[1])]),
+                         "extractive", True, split="frozen")
+    frozen = SplitResult("frozen", Path("f.jsonl"), frozen_run, gate=compare_to_baseline(frozen_run.metrics, None, {}))
+    result = EvalResult({"dev": dev, "frozen": frozen}, targets=check_targets(frozen_run.metrics),
+                        warnings=["settings differ from the baseline: top_k 10 → 1"])
+    info = ReportInfo(gold="g.jsonl", corpus_hash="abc", baseline="b.json", baseline_created="2025-01-01", settings={"top_k": 1})
+    page = render_report(result, info)
     out = tmp_path / "report.html"
     out.write_text(page, encoding="utf-8")
     assert out.stat().st_size > 0
-    assert page.count("<svg") >= 4  # metrics vs baseline, split, per doc, per tag
+    assert page.count("<svg") >= 7  # splits, dev and frozen vs baseline, held-out, per doc, per tag, frozen per tag
+    assert "Splits side by side" in page and "frozen (n=1)" in page and "<td>frozen</td><td class='q'>fz</td>" in page
+    assert "Frozen split targets" in page and "not measured" in page
     assert "GATE FAILED" in page
     assert "全省确定了多少条县域重点产业链？" in page and "flip worse" in page
     assert "top_k 10 → 1" in page
@@ -296,12 +313,29 @@ def test_duplicate_ids_and_empty_files(tmp_path):
 
 
 def test_baseline_file_round_trips_with_one_line_per_question():
-    from rag.eval.run import dump_baseline
-
-    payload = {"created": "x", "metrics": {"hit@5": 0.5}, "questions": {"q1": {"top": ["a"]}, "q2": {"top": []}}}
+    payload = {"format": 2, "created": "x", "settings": {"top_k": 10},
+               "splits": {"dev": {"file": "g", "metrics": {"hit@5": 0.5}, "questions": {"q1": {"top": ["a"]}, "q2": {"top": []}}},
+                          "frozen": {"file": "f", "metrics": {}, "questions": {}}}}
     text = dump_baseline(payload)
     assert json.loads(text) == payload
-    assert '  "q1": {"top": ["a"]},' in text.splitlines()
+    assert '    "q1": {"top": ["a"]},' in text.splitlines() and '  "top_k": 10' in text.splitlines()
+
+
+def test_old_one_split_baseline_is_read_as_the_dev_split(tmp_path):
+    old = {"created": "x", "gold_file": "eval/gold.jsonl", "gold_hash": "h", "corpus_hash": "c", "mode": "extractive",
+           "answers": True, "settings": {"top_k": 10}, "metrics": {"hit@5": 0.9},
+           "questions": {"q1": {"question": "问", "answerable": True, "hit@5": 1.0, "evidence": [{"doc": "d", "quote": "q", "rank": 2}]}}}
+    path = tmp_path / "baseline.json"
+    path.write_text(json.dumps(old, ensure_ascii=False), encoding="utf-8")
+    base = read_baseline(path)
+    assert base.migrated_from == 1 and list(base.splits) == ["dev"]
+    dev = base.splits["dev"]
+    assert dev.file == "eval/gold.jsonl" and dev.hash == "h" and dev.metrics.hit_at_5 == 0.9
+    assert dev.questions["q1"].evidence[0].rank == 2
+    assert base.to_dict()["format"] == 2 and "frozen" not in base.to_dict()["splits"]
+    path.write_text('{"format": 2, "created": "x"}', encoding="utf-8")
+    with pytest.raises(InputError, match="not a baseline file"):
+        read_baseline(path)
 
 
 # --------------------------------------------------------------------------- the runner on a real index
@@ -332,35 +366,80 @@ def pipeline(tmp_path_factory):
     return Pipeline(settings)
 
 
+TINY_FROZEN = [
+    dict(TINY_GOLD[1], id="fz-both", question="试点县是哪些？泉州那边给试点县啥支持？", tags=["cross-doc", "frozen"]),
+    dict(TINY_GOLD[2], id="fz-nope", question="广东那边试点县一个补多少？", tags=["unanswerable", "frozen"]),
+]
+TINY_PARAPHRASES = [{"id": "pilot", "paraphrases": ["试点县都有哪几个？", "省里定的试点县是哪些县？"]}]
+
+
 def test_run_eval_cli_passes_on_its_own_baseline_and_fails_with_top_k_1(pipeline, tmp_path, capsys):
     from rag.eval import run_eval_cli
     from rag.pipeline import Pipeline
 
     gold = write_lines(tmp_path / "gold.jsonl", [json.dumps(x, ensure_ascii=False) for x in TINY_GOLD])
+    frozen = write_lines(tmp_path / "frozen.jsonl", [json.dumps(x, ensure_ascii=False) for x in TINY_FROZEN])
+    para = write_lines(tmp_path / "para.jsonl", [json.dumps(x, ensure_ascii=False) for x in TINY_PARAPHRASES])
     base = tmp_path / "baseline.json"
-    assert run_eval_cli(pipeline, gold, None, base, tmp_path / "r0", update_baseline=True) == 0
+    splits = {"frozen": frozen, "paraphrases": para}
+    assert run_eval_cli(pipeline, gold, None, base, tmp_path / "r0", update_baseline=True, **splits) == 0
     saved = json.loads(base.read_text(encoding="utf-8"))
-    assert saved["corpus_hash"] == pipeline.index.manifest.corpus["hash"]
-    assert saved["settings"]["top_k"] == pipeline.settings.top_k and saved["gold_hash"]
-    assert set(saved["questions"]) == {"pilot", "pilot-both", "nope"}
-    assert run_eval_cli(pipeline, gold, None, base, tmp_path / "r1", update_baseline=False) == 0
-    results = [json.loads(x) for x in (tmp_path / "r1" / "results.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert [r["id"] for r in results] == ["pilot", "pilot-both", "nope"]
-    assert results[0]["docs"] == ["whitepaper-2024"] and results[2]["retrieval"] is None
+    assert saved["format"] == 2 and saved["corpus_hash"] == pipeline.index.manifest.corpus["hash"]
+    assert saved["settings"]["top_k"] == pipeline.settings.top_k
+    assert list(saved["splits"]) == ["dev", "frozen", "paraphrase"] and saved["splits"]["frozen"]["hash"]
+    assert set(saved["splits"]["dev"]["questions"]) == {"pilot", "pilot-both", "nope"}
+    assert set(saved["splits"]["paraphrase"]["questions"]) == {"pilot/p1", "pilot/p2"}
+    assert saved["splits"]["paraphrase"]["metrics"]["paraphrase_consistency"] in (0.0, 1.0)
     capsys.readouterr()
+    assert run_eval_cli(pipeline, gold, None, base, tmp_path / "r1", update_baseline=False, **splits) == 0
+    out = capsys.readouterr().out
+    assert "dev (3)" in out and "frozen (2)" in out and "paraphrase (2)" in out  # the side-by-side table
+    assert "frozen split targets" in out and "paraphrase consistency:" in out
+    results = [json.loads(x) for x in (tmp_path / "r1" / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(r["id"], r["split"]) for r in results] == [("pilot", "dev"), ("pilot-both", "dev"), ("nope", "dev"), ("fz-both", "frozen"),
+                                                        ("fz-nope", "frozen"), ("pilot/p1", "paraphrase"), ("pilot/p2", "paraphrase")]
+    assert results[0]["docs"] == ["whitepaper-2024"] and results[2]["retrieval"] is None
+    assert results[5]["paraphrase_of"] == "pilot" and results[5]["key_facts"] == ["10个"]
+    page = (tmp_path / "r1" / "report.html").read_text(encoding="utf-8")
+    assert "Splits side by side" in page and "Paraphrase consistency" in page and "<td>paraphrase</td>" in page
 
-    # One retrieved chunk cannot hold quotes from two documents: evidence recall must drop.
-    if not all(e["rank"] and e["rank"] <= 5 for e in saved["questions"]["pilot-both"]["evidence"]):
+    # One retrieved chunk cannot hold quotes from two documents: evidence recall must drop, in
+    # the dev split (pilot-both) and in the frozen split (fz-both), and each split's gate says so.
+    if not all(e["rank"] and e["rank"] <= 5 for q in ("pilot-both", "fz-both") for e in results_by_id(results)[q]["evidence"]):
         pytest.skip("retrieval no longer puts both pilot-county quotes in the top 5; pick another cross-doc item")
     worse = Pipeline(pipeline.settings.with_(top_k=1))
-    code = run_eval_cli(worse, gold, None, base, tmp_path / "r2", update_baseline=False)
+    code = run_eval_cli(worse, gold, None, base, tmp_path / "r2", update_baseline=False, **splits)
     out = capsys.readouterr().out
     assert code == 1
     assert "settings differ from the baseline: top_k 10 → 1" in out
-    assert "gate FAILED" in out and "evidence_recall@5" in out
-    assert "pilot-both" in out and "→ not found" in out  # the per-question diff
+    assert "gate FAILED" in out and "dev: evidence_recall@5" in out and "frozen: evidence_recall@5" in out
+    assert "pilot-both" in out and "fz-both" in out and "→ not found" in out  # the per-question diff
     page = (tmp_path / "r2" / "report.html").read_text(encoding="utf-8")
     assert "GATE FAILED" in page and "pilot-both" in page and "flip worse" in page
+
+
+def results_by_id(results):
+    return {r["id"]: r for r in results}
+
+
+def test_a_one_split_baseline_still_gates_dev_and_says_the_other_splits_have_none(pipeline, tmp_path, capsys):
+    from rag.eval import run_eval_cli
+
+    gold = write_lines(tmp_path / "gold.jsonl", [json.dumps(x, ensure_ascii=False) for x in TINY_GOLD])
+    frozen = write_lines(tmp_path / "frozen.jsonl", [json.dumps(x, ensure_ascii=False) for x in TINY_FROZEN])
+    base = tmp_path / "baseline.json"
+    assert run_eval_cli(pipeline, gold, None, base, tmp_path / "r0", update_baseline=True) == 0
+    new = json.loads(base.read_text(encoding="utf-8"))
+    dev = new["splits"]["dev"]
+    old = {"created": new["created"], "gold_file": dev["file"], "gold_hash": dev["hash"], "corpus_hash": new["corpus_hash"],
+           "mode": new["mode"], "answers": True, "settings": new["settings"], "metrics": dict(dev["metrics"], **{"hit@1": 2.0}),
+           "questions": dev["questions"]}
+    base.write_text(json.dumps(old, ensure_ascii=False), encoding="utf-8")
+    capsys.readouterr()
+    assert run_eval_cli(pipeline, gold, None, base, tmp_path / "r1", update_baseline=False, frozen=frozen) == 1
+    out = " ".join(capsys.readouterr().out.split())  # undo Rich's line wrapping
+    assert "baseline format 1 (dev split only)" in out and "rag eval --update-baseline" in out
+    assert "dev: hit@1" in out and "frozen:" not in out
 
 
 def test_unknown_evidence_doc_names_the_gold_line(pipeline, tmp_path):
@@ -370,3 +449,90 @@ def test_unknown_evidence_doc_names_the_gold_line(pipeline, tmp_path):
     gold = write_lines(tmp_path / "gold.jsonl", [json.dumps(TINY_GOLD[2], ensure_ascii=False), json.dumps(bad, ensure_ascii=False)])
     with pytest.raises(InputError, match=r"gold\.jsonl:2: evidence doc .*no-such-doc"):
         run_eval_cli(pipeline, gold, None, None, tmp_path / "r", update_baseline=False)
+
+
+# --------------------------------------------------------------------------- splits, paraphrases, targets
+
+
+def split_result(name, records, base=None, policy=None):
+    run = EvalRun(records, aggregate(records), "extractive", True, split=name)
+    return SplitResult(name, Path(f"{name}.jsonl"), run, gate=compare_to_baseline(run.metrics, base, SPLIT_POLICY[name] if policy is None else policy))
+
+
+def test_split_table_puts_the_splits_side_by_side_and_marks_a_failing_metric():
+    dev = split_result("dev", [record("a", ranks=[1], answer=answer(recall=1.0)), record("b", ranks=[3], answer=answer(recall=0.5))])
+    frozen = split_result("frozen", [record("f", ranks=[None], split="frozen", answer=answer(recall=0.0))],
+                          base=Metrics(hit_at_5=1.0, key_fact_recall=1.0))
+    result = EvalResult({"dev": dev, "frozen": frozen})
+    rows = {r[0]: r[1:] for r in split_rows(result)}
+    assert rows["hit@1"] == ["0.500", "0.000"]
+    assert rows["hit@5"] == ["1.000", "0.000 ✗"]  # regressed against the frozen baseline
+    assert rows["key-fact recall"] == ["0.750", "0.000 ✗"]
+    assert "abstention (unanswerable)" not in rows  # measured on neither split
+    assert "paraphrase consistency" not in rows
+
+    from rich.console import Console
+
+    console = Console(width=160, record=True)
+    print_result(console, result)
+    text = console.export_text()
+    assert "┃ metric" in text and "dev (2)" in text and "frozen (1)" in text
+    assert "frozen split vs baseline" in text and "regressed" in text
+
+
+def test_paraphrase_consistency_on_a_tiny_example():
+    def rec(qid, found, of=None, recall=None):
+        return record(qid, ranks=[1], split="paraphrase" if of else "dev", paraphrase_of=of,
+                      answer=answer(found=found, recall=recall, abstained=not found))
+
+    originals = {r.id: r for r in [rec("a", ["10个", "164条"], recall=1.0), rec("b", ["30%"], recall=0.5),
+                                   rec("c", [], recall=0.0), rec("d", ["83个"], recall=1.0)]}
+    paraphrases = [
+        rec("a/p1", ["164条", "10个"], "a"), rec("a/p2", ["10个", "164条"], "a"),  # same facts, any order: consistent
+        rec("b/p1", ["30%"], "b"), rec("b/p2", ["30%", "500万元"], "b"),  # one paraphrase finds more: not consistent
+        rec("c/p1", [], "c"), rec("c/p2", [], "c"),  # all miss everything: consistent (consistency is not correctness)
+        rec("d/p1", [], "d"), rec("d/p2", ["83个"], "d"),  # one paraphrase abstains: not consistent
+        rec("x/p1", ["1"], "x"),  # no original in this run: left out
+    ]
+    c = consistency(originals, paraphrases)
+    assert [(it.id, it.consistent) for it in c.items] == [("a", True), ("b", False), ("c", True), ("d", False)]
+    assert c.consistent == 2 and c.rate == 0.5
+    assert c.items[1].paraphrases_found == (("30%",), ("30%", "500万元"))
+    assert c.original_key_fact_recall == pytest.approx((1.0 + 0.5 + 0.0 + 1.0) / 4)
+    assert consistency({}, []).rate is None
+
+
+def test_frozen_targets_are_reported_met_or_not_and_fail_only_when_enforced():
+    now = Metrics(key_fact_recall=0.65, cited_evidence_recall=0.80, false_abstention_rate=0.15, abstention_rate=5 / 6,
+                  unsupported_sentences=0, answer_chars_median=None)
+    targets = check_targets(now)
+    status = {t.target.metric: t.status for t in targets}
+    assert status == {"key_fact_recall": "not met", "cited_evidence_recall": "met", "false_abstention_rate": "not met",
+                      "abstention_rate": "met", "unsupported_sentences": "met", "answer_chars_median": "not measured"}
+    assert targets[0].message() == "key_fact_recall: target ≥ 0.850: not met (0.650)"
+    assert targets[3].message() == "abstention_rate: target ≥ 5/6 (0.833): met (0.833)"
+
+    dev = split_result("dev", [record("a", ranks=[1], answer=answer(recall=1.0))])
+    reported = EvalResult({"dev": dev}, targets=targets)
+    assert reported.failures() == []
+    enforced = EvalResult({"dev": dev}, targets=targets, enforce_targets=True)
+    assert enforced.failures() == ["frozen target key_fact_recall: target ≥ 0.850: not met (0.650)",
+                                   "frozen target false_abstention_rate: target ≤ 0.030: not met (0.150)",
+                                   "frozen target answer_chars_median: target ≤ 450: not measured (–)"]
+
+
+def test_gate_fails_when_one_split_regresses_and_frozen_has_no_floors():
+    dev_base = aggregate([record("a", ranks=[1], answer=answer(recall=1.0))])
+    dev = split_result("dev", [record("a", ranks=[1], answer=answer(recall=1.0))], base=dev_base)
+    # Far below every dev floor, but the frozen split is gated on regressions only.
+    low = [record("f", ranks=[None], split="frozen", answer=answer(recall=0.2))]
+    frozen_ok = split_result("frozen", low, base=aggregate(low))
+    assert EvalResult({"dev": dev, "frozen": frozen_ok}).failures() == []
+    frozen_worse = split_result("frozen", low, base=replace(aggregate(low), key_fact_recall=0.25))
+    assert EvalResult({"dev": dev, "frozen": frozen_worse}).failures() == [
+        "frozen: key_fact_recall 0.200 vs baseline 0.250 (Δ -0.050, tolerance 0.02)"]
+    para = split_result("paraphrase", [record("a/p1", ranks=[1], split="paraphrase", paraphrase_of="a", answer=answer(recall=1.0))])
+    para.run.metrics = replace(para.run.metrics, paraphrase_consistency=0.9)
+    para.gate = compare_to_baseline(para.run.metrics, replace(para.run.metrics, paraphrase_consistency=1.0), SPLIT_POLICY["paraphrase"],
+                                    ["paraphrase_consistency"])
+    assert [g.status for g in para.gate] == ["regressed"]

@@ -1,4 +1,5 @@
-"""Terminal output of ``rag eval`` (Rich): progress, summary table, breakdowns, flips, verdict.
+"""Terminal output of ``rag eval`` (Rich): progress, the split table, gates, targets, paraphrase
+consistency, breakdowns, flips, verdict.
 
 Rich is imported inside the functions, so importing :mod:`rag.eval` stays cheap.
 """
@@ -9,11 +10,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from .gate import Flip, GateResult
+from .gate import Flip, GateResult, TargetResult
+from .metrics import breakdown
 from .records import METRICS, TOP_SHOWN, GroupMetrics, format_metric, format_rank
 
 if TYPE_CHECKING:
-    from .run import EvalRun
+    from .run import EvalResult
 
 FLIPS_SHOWN = 20
 
@@ -29,37 +31,116 @@ def consoles():
 
 
 @contextmanager
-def evaluating(err, total: int) -> Iterator[Callable[[int, int], None]]:
+def evaluating(err) -> Iterator[Callable[[int, int], None]]:
     """A transient progress bar on ``err``; yields the ``progress(done, total)`` callback."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("evaluating"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=err, transient=True) as bar:
-        task = bar.add_task("eval", total=total)
-        yield lambda done, _total: bar.update(task, completed=done)
+        task = bar.add_task("eval", total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
-def print_summary(console, run: EvalRun, gate: Sequence[GateResult], splits: Mapping[str, GroupMetrics],
-                  docs: Mapping[str, GroupMetrics], tags: Mapping[str, GroupMetrics]) -> None:
-    """Summary table (metric, now, baseline, Δ, tolerance, floor, status) and breakdowns."""
+_COLOUR = {"ok": "green", "regressed": "red", "below-floor": "red", "missing": "red", "n/a": "dim", "info": "dim"}
+
+
+def split_rows(result: EvalResult) -> list[list[str]]:
+    """The rows of the side-by-side table: metric label, then one value per split run
+    (``✗`` marks a metric that fails that split's gate)."""
+    gates = {name: {g.metric: g for g in s.gate} for name, s in result.splits.items()}
+    rows = []
+    for m in METRICS:
+        cells = []
+        for name in result.splits:
+            g = gates[name].get(m)
+            cells.append("–" if g is None else format_metric(m, g.value) + (" ✗" if g.failed else ""))
+        if any(c != "–" for c in cells):
+            rows.append([METRICS[m][0], *cells])
+    return rows
+
+
+def print_result(console, result: EvalResult) -> None:
+    """Notices and warnings, the side-by-side split table, each split's gate, the frozen targets,
+    paraphrase consistency and the dev breakdowns."""
+    from rich.table import Table
+
+    for n in result.notices:
+        console.print(f"[yellow]notice:[/] {n}")
+    for w in result.warnings:
+        console.print(f"[yellow]{w}[/]")
+    t = Table(title=f"rag eval — mode={result.dev.run.mode}", title_justify="left")
+    t.add_column("metric")
+    for name, s in result.splits.items():
+        t.add_column(f"{name} ({len(s.run.records)})", justify="right")
+    for row in split_rows(result):
+        t.add_row(row[0], *(f"[red]{c}[/]" if c.endswith("✗") else c for c in row[1:]))
+    console.print(t)
+    for s in result.splits.values():
+        print_gate(console, s.name, s.gate, all_rows=s.name == "dev")
+    if result.targets:
+        print_targets(console, result.targets, result.enforce_targets)
+    if result.consistency is not None:
+        print_consistency(console, result)
+    d = result.dev.run.records
+    print_breakdowns(console, breakdown(d, "heldout"), breakdown(d, "doc"), breakdown(d, "tag"))
+
+
+def print_gate(console, split: str, gate: Sequence[GateResult], all_rows: bool = True) -> None:
+    """One split against its baseline: metric, now, baseline, Δ, tolerance, floor, status
+    (``all_rows=False``: only the gated metrics)."""
+    from rich.table import Table
+
+    t = Table(title=f"{split} split vs baseline", title_justify="left")
+    for col in ("metric", "now", "baseline", "Δ", "tol", "floor", "status"):
+        t.add_column(col, justify="left" if col in ("metric", "status") else "right")
+    for g in gate:
+        if not all_rows and g.tolerance is None:
+            continue
+        t.add_row(METRICS[g.metric][0], format_metric(g.metric, g.value), format_metric(g.metric, g.baseline), g.delta_text(),
+                  "" if g.tolerance is None else f"{g.tolerance:.2f}", "" if g.floor is None else f"{g.floor:.2f}",
+                  f"[{_COLOUR[g.status]}]{g.status}[/]")
+    console.print(t)
+
+
+def print_targets(console, targets: Sequence[TargetResult], enforced: bool) -> None:
+    """The frozen split's absolute targets: met / not met and the value."""
+    from rich.table import Table
+
+    how = "enforced (--enforce-targets)" if enforced else "reported, not enforced (rag eval --enforce-targets fails on them)"
+    t = Table(title=f"frozen split targets (issue #15) — {how}", title_justify="left")
+    for col in ("metric", "target", "frozen", "status"):
+        t.add_column(col, justify="right" if col == "frozen" else "left")
+    for r in targets:
+        colour = "green" if r.met else ("red" if enforced else "yellow")
+        t.add_row(METRICS[r.target.metric][0], r.target.text(), format_metric(r.target.metric, r.value), f"[{colour}]{r.status}[/]")
+    console.print(t)
+
+
+def print_consistency(console, result: EvalResult) -> None:
+    """Paraphrase consistency and key-fact recall on the paraphrases vs their originals."""
+    c = result.consistency
+    para = result.splits["paraphrase"].run.metrics
+    inconsistent = [it.id for it in c.items if not it.consistent]
+    console.print(f"paraphrase consistency: {format_metric('paraphrase_consistency', c.rate)} "
+                  f"({c.consistent} of {len(c.items)} dev questions: every paraphrase recovers the key facts the original does); "
+                  f"key-fact recall on the paraphrases {format_metric('key_fact_recall', para.key_fact_recall)} "
+                  f"vs {format_metric('key_fact_recall', c.original_key_fact_recall)} on their originals", highlight=False)
+    if inconsistent:
+        console.print("  inconsistent: " + ", ".join(inconsistent), highlight=False)
+
+
+def print_breakdowns(console, heldout: Mapping[str, GroupMetrics], docs: Mapping[str, GroupMetrics],
+                     tags: Mapping[str, GroupMetrics]) -> None:
+    """The dev split per group: tuned vs held-out, per document, per tag."""
     from rich import box
     from rich.table import Table
 
-    t = Table(title=f"rag eval — {len(run.records)} questions, mode={run.mode}", title_justify="left")
-    for col in ("metric", "now", "baseline", "Δ", "tol", "floor", "status"):
-        t.add_column(col, justify="left" if col in ("metric", "status") else "right")
-    colour = {"ok": "green", "regressed": "red", "below-floor": "red", "missing": "red", "n/a": "dim", "info": "dim"}
-    for g in gate:
-        t.add_row(METRICS[g.metric][0], format_metric(g.metric, g.value), format_metric(g.metric, g.baseline), g.delta_text(),
-                  "" if g.tolerance is None else f"{g.tolerance:.2f}", "" if g.floor is None else f"{g.floor:.2f}",
-                  f"[{colour[g.status]}]{g.status}[/]")
-    console.print(t)
     # Short headers (explained in the caption) keep the breakdowns narrow.
     cols = {"hit@1": "h@1", "hit@5": "h@5", "hit@10": "h@10", "evidence_recall@10": "rec@10", "mrr@10": "MRR",
             "key_fact_recall": "facts", "all_facts_rate": "all", "abstention_rate": "abst"}
-    for title, groups in (("tuned vs held-out", splits), ("per document", docs), ("per tag", tags)):
+    for title, groups in (("dev: tuned vs held-out", heldout), ("dev: per document", docs), ("dev: per tag", tags)):
         bt = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, caption_justify="left",
-                   caption=", ".join(f"{v}={METRICS[k][0]}" for k, v in cols.items()) if title == "per tag" else None)
+                   caption=", ".join(f"{v}={METRICS[k][0]}" for k, v in cols.items()) if title == "dev: per tag" else None)
         bt.add_column("group", no_wrap=True, max_width=22, overflow="ellipsis")
         bt.add_column("n", justify="right", min_width=2)
         for header in cols.values():
@@ -108,13 +189,13 @@ def print_flips(console, flips: Sequence[Flip]) -> None:
         console.print(f"… {len(flips) - FLIPS_SHOWN} more in the report")
 
 
-def print_verdict(console, gate: Sequence[GateResult], note: str) -> int:
-    """Print "gate FAILED" with each failing metric, or "gate passed" + ``note``; return the exit code."""
-    failed = [g for g in gate if g.failed]
-    if failed:
+def print_verdict(console, result: EvalResult, note: str) -> int:
+    """Print "gate FAILED" with each failure, or "gate passed" + ``note``; return the exit code."""
+    failures = result.failures()
+    if failures:
         console.print("[bold red]gate FAILED:[/]")
-        for g in failed:
-            console.print(f"  [red]✗[/] {g.message}")
+        for f in failures:
+            console.print(f"  [red]✗[/] {f}", highlight=False)
         return 1
     console.print("[bold green]gate passed[/]" + note)
     return 0

@@ -11,11 +11,11 @@ from __future__ import annotations
 import functools
 import math
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from ..text import match_key
 from .gold import HELDOUT_TAG
-from .records import GroupMetrics, Metrics, QuestionRecord, RetrievalScores
+from .records import Consistency, ConsistencyItem, GroupMetrics, Metrics, QuestionRecord, RetrievalScores
 
 # Retrieved chunks repeat across questions; normalising (OpenCC is pure Python) once per text pays.
 _key = functools.lru_cache(maxsize=8192)(match_key)
@@ -113,8 +113,9 @@ def aggregate(records: Sequence[QuestionRecord]) -> Metrics:
 
     Retrieval metrics average over answerable items with evidence; key-fact metrics over
     answerable items with key facts; abstention over unanswerable items; false abstention over
-    answerable items; citation support over answers that were given. A metric with no
-    qualifying item is None (shown as "–", never gated).
+    answerable items; citation support (a mean) and unsupported sentences (a total) over answers
+    that were given. A metric with no qualifying item is None (shown as "–", never gated).
+    ``paraphrase_consistency`` is left None: it compares two splits (see :func:`consistency`).
     """
     ret = [r.retrieval for r in records if r.retrieval]
     answered = [r for r in records if r.answer]
@@ -136,6 +137,7 @@ def aggregate(records: Sequence[QuestionRecord]) -> Metrics:
         all_facts_rate=_mean(float(a.all_facts) for a in with_facts),
         cited_evidence_recall=_mean(a.cited_evidence_recall for a in ans_ok),
         citation_support_rate=_mean(a.citation_support for a in given),
+        unsupported_sentences=sum(counts) if (counts := [a.unsupported_sentences for a in given if a.unsupported_sentences is not None]) else None,
         abstention_rate=_mean(float(a.abstained) for a in ans_no),
         false_abstention_rate=_mean(float(a.abstained) for a in ans_ok),
         answer_chars_median=statistics.median(xs) if (xs := [a.chars for a in given]) else None,
@@ -147,7 +149,7 @@ def aggregate(records: Sequence[QuestionRecord]) -> Metrics:
 
 
 def breakdown(records: Sequence[QuestionRecord], by: str) -> dict[str, GroupMetrics]:
-    """Metrics per group: ``by`` is "tag", "doc" (evidence documents) or "split" (tuned/heldout).
+    """Metrics per group: ``by`` is "tag", "doc" (evidence documents) or "heldout" (tuned/heldout).
 
     An item counts in every group it belongs to (a cross-document item in both documents).
     Groups are sorted by name.
@@ -158,10 +160,35 @@ def breakdown(records: Sequence[QuestionRecord], by: str) -> dict[str, GroupMetr
             keys = list(r.tags) or ["(untagged)"]
         elif by == "doc":
             keys = list(r.docs) or ["(no evidence)"]
-        elif by == "split":
+        elif by == "heldout":
             keys = [HELDOUT_TAG if HELDOUT_TAG in r.tags else "tuned"]
         else:
-            raise ValueError(f"by={by!r}; choose tag, doc or split")
+            raise ValueError(f"by={by!r}; choose tag, doc or heldout")
         for k in dict.fromkeys(keys):
             groups.setdefault(k, []).append(r)
     return {k: GroupMetrics(len(v), aggregate(v)) for k, v in sorted(groups.items())}
+
+
+def consistency(originals: Mapping[str, QuestionRecord], paraphrases: Sequence[QuestionRecord]) -> Consistency:
+    """Paraphrase consistency of the paraphrase records against their dev originals.
+
+    A dev question is consistent when every one of its paraphrases recovers exactly the set of
+    key facts its original question recovered (an abstention recovers none). Consistency is not
+    correctness: an original and paraphrases that all miss the same fact are consistent; the
+    key-fact recall of the paraphrase split measures correctness. Questions whose original or a
+    paraphrase has no answer record are left out.
+    """
+    by_original: dict[str, list[QuestionRecord]] = {}
+    for p in paraphrases:
+        if p.paraphrase_of in originals:
+            by_original.setdefault(p.paraphrase_of, []).append(p)
+    items = []
+    for qid, group in by_original.items():
+        original = originals[qid]
+        if original.answer is None or any(p.answer is None for p in group):
+            continue
+        want = set(original.answer.key_facts_found)
+        found = tuple(p.answer.key_facts_found for p in group)
+        items.append(ConsistencyItem(qid, original.answer.key_facts_found, found, all(set(f) == want for f in found)))
+    recall = _mean(originals[it.id].answer.key_fact_recall for it in items)
+    return Consistency(tuple(items), recall)

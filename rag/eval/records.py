@@ -4,11 +4,13 @@
   :class:`EvidenceRank`, :class:`RetrievedChunk`, :class:`RetrievalScores` and :class:`AnswerRecord`;
 - :class:`Metrics` — the aggregate over any set of records (also the ``"metrics"`` of a baseline),
   :class:`GroupMetrics` — the same for one group of a breakdown;
-- :class:`QuestionSummary` — what a baseline keeps per question to explain flips later.
+- :class:`QuestionSummary` — what a baseline keeps per question to explain flips later;
+- :class:`Consistency` — paraphrase consistency over the paraphrased dev questions.
 
-Every class has ``to_dict`` / ``from_dict``; ``to_dict`` gives exactly the keys, in the order,
-that ``results.jsonl`` and ``eval/baseline.json`` have always had, so files written before and
-after this module existed compare line by line.
+Records carry their split: ``dev`` (eval/gold.jsonl), ``frozen`` (eval/frozen.jsonl) or
+``paraphrase`` (eval/paraphrases.jsonl, questions reworded from dev items). Every class has
+``to_dict`` / ``from_dict``; ``to_dict`` gives the keys of ``results.jsonl`` and
+``eval/baseline.json`` in a fixed order, so runs compare line by line.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, ClassVar
 
-# Metric name -> (label, kind). kind: "rate" (0..1), "chars", "ms". The order is the display order.
+SPLITS = ("dev", "frozen", "paraphrase")
+
+# Metric name -> (label, kind). kind: "rate" (0..1), "count", "chars", "ms". The order is the display order.
 METRICS: dict[str, tuple[str, str]] = {
     "hit@1": ("hit@1", "rate"),
     "hit@5": ("hit@5", "rate"),
@@ -30,6 +34,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "all_facts_rate": ("all-facts rate", "rate"),
     "cited_evidence_recall": ("cited-evidence recall", "rate"),
     "citation_support_rate": ("citation support rate", "rate"),
+    "unsupported_sentences": ("unsupported sentences", "count"),
     "abstention_rate": ("abstention (unanswerable)", "rate"),
     "false_abstention_rate": ("false abstention (answerable)", "rate"),
     "answer_chars_median": ("median answer length (chars)", "chars"),
@@ -37,7 +42,15 @@ METRICS: dict[str, tuple[str, str]] = {
     "latency_p95_ms": ("ask latency p95 (ms)", "ms"),
     "search_p50_ms": ("search latency p50 (ms)", "ms"),
     "search_p95_ms": ("search latency p95 (ms)", "ms"),
+    "paraphrase_consistency": ("paraphrase consistency", "rate"),
 }
+WHOLE_NUMBER_KINDS = ("count", "chars", "ms")
+_ONLY_IN = {"paraphrase_consistency": "paraphrase"}  # metrics defined for one split only
+
+
+def metric_names(split: str = "dev") -> list[str]:
+    """The metrics that apply to ``split``, in display order."""
+    return [m for m in METRICS if _ONLY_IN.get(m, split) == split]
 TOP_SHOWN = 5  # retrieved chunks kept per question in the baseline and the diff
 
 
@@ -135,6 +148,7 @@ class AnswerRecord(_Record):
     cited_evidence_recall: float | None
     sentences: int
     citation_support: float | None
+    unsupported_sentences: int  # sentences the evaluator's check (rag.eval.support) does not find supported
     self_reported_supported: int
     latency_ms: float
 
@@ -143,14 +157,18 @@ class AnswerRecord(_Record):
 class QuestionRecord(_Record):
     """One question's full outcome: one line of ``results.jsonl``.
 
-    ``retrieval`` is None for unanswerable items and items without evidence; ``answer`` is None
-    when the answer stage could not be imported; ``search_ms`` is None when search did not run.
+    ``split`` is one of :data:`SPLITS`; ``paraphrase_of`` names the dev item a paraphrase
+    rewords (None otherwise). ``retrieval`` is None for unanswerable items and items without
+    evidence; ``answer`` is None when the answer stage could not be imported; ``search_ms`` is
+    None when search did not run.
     """
 
     _NESTED: ClassVar[dict[str, type]] = {"evidence": EvidenceRank, "retrieved": RetrievedChunk,
                                           "retrieval": RetrievalScores, "answer": AnswerRecord}
 
     id: str
+    split: str
+    paraphrase_of: str | None
     question: str
     tags: tuple[str, ...]
     answerable: bool
@@ -170,6 +188,8 @@ _METRIC_FIELD = {name: name.replace("@", "_at_") for name in METRICS}
 class Metrics(_Record):
     """The aggregate metrics of a set of records; None = no qualifying item (shown "–", never gated).
 
+    ``unsupported_sentences`` is a total over the answers given, not a mean.
+
     Field names are the metric names with ``@`` spelled ``_at_``; :meth:`get` takes the metric
     name as in :data:`METRICS` (``"hit@5"``).
     """
@@ -185,6 +205,7 @@ class Metrics(_Record):
     all_facts_rate: float | None = None
     cited_evidence_recall: float | None = None
     citation_support_rate: float | None = None
+    unsupported_sentences: int | None = None
     abstention_rate: float | None = None
     false_abstention_rate: float | None = None
     answer_chars_median: float | None = None
@@ -192,6 +213,7 @@ class Metrics(_Record):
     latency_p95_ms: float | None = None
     search_p50_ms: float | None = None
     search_p95_ms: float | None = None
+    paraphrase_consistency: float | None = None  # set for the paraphrase split (see rag.eval.metrics.consistency)
 
     def get(self, name: str) -> float | None:
         """The value of metric ``name`` (a key of :data:`METRICS`)."""
@@ -256,9 +278,42 @@ def format_metric(name: str | None, v: float | None) -> str:
     if v is None:
         return "–"
     kind = METRICS.get(name or "", ("", "rate"))[1]
-    return f"{v:.0f}" if kind in ("chars", "ms") else f"{v:.3f}"
+    return f"{v:.0f}" if kind in WHOLE_NUMBER_KINDS else f"{v:.3f}"
 
 
 def format_rank(r: int | None) -> str:
     """An evidence rank: ``#3`` or ``not found``."""
     return f"#{r}" if r is not None else "not found"
+
+
+@dataclass(frozen=True)
+class ConsistencyItem(_Record):
+    """One paraphrased dev question: the key facts its original and each paraphrase recovered."""
+
+    id: str
+    original_found: tuple[str, ...]
+    paraphrases_found: tuple[tuple[str, ...], ...]
+    consistent: bool
+
+
+@dataclass(frozen=True)
+class Consistency:
+    """Paraphrase consistency: the share of paraphrased dev questions whose paraphrases all
+    recover exactly the key facts the original recovered (see eval/README.md).
+
+    ``original_key_fact_recall`` is the dev key-fact recall over the same questions, to set
+    beside the paraphrase split's key-fact recall.
+    """
+
+    items: tuple[ConsistencyItem, ...]
+    original_key_fact_recall: float | None
+
+    @property
+    def consistent(self) -> int:
+        """How many questions are consistent."""
+        return sum(it.consistent for it in self.items)
+
+    @property
+    def rate(self) -> float | None:
+        """``consistent / len(items)``; None for no items."""
+        return self.consistent / len(self.items) if self.items else None

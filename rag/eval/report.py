@@ -1,7 +1,8 @@
 """The self-contained HTML report of ``rag eval`` (inline SVG bars, CSS from ``report.css``, no scripts).
 
-Sections: verdict banner, metrics against the baseline, breakdowns (tuned vs held-out, per
-document, per tag), flipped questions, all questions, settings.
+Sections: verdict banner, the splits side by side, the frozen targets, paraphrase consistency,
+each split against its baseline, breakdowns (dev: tuned vs held-out, per document, per tag;
+frozen: per tag), flipped questions, all questions (with their split), settings.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from .console import split_rows
 from .gate import Flip, GateResult
+from .metrics import breakdown
 from .records import METRICS, GroupMetrics, QuestionRecord, QuestionSummary, format_metric, format_rank
 
 if TYPE_CHECKING:
-    from .run import EvalRun
+    from .run import EvalResult
 
 e = html.escape
 
@@ -30,16 +33,13 @@ def report_css() -> str:
 
 @dataclass(frozen=True)
 class ReportInfo:
-    """What the report shows besides the run: inputs, baseline, settings and the breakdowns."""
+    """What the report shows besides the run: the dev gold file, corpus, baseline and settings."""
 
     gold: str
     corpus_hash: str = ""
     baseline: str | None = None
     baseline_created: str | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
-    splits: Mapping[str, GroupMetrics] = field(default_factory=dict)
-    docs: Mapping[str, GroupMetrics] = field(default_factory=dict)
-    tags: Mapping[str, GroupMetrics] = field(default_factory=dict)
 
 
 def svg_bars(rows: Sequence[tuple[str, list[float | None]]], series: Sequence[tuple[str, str]], marks: Sequence[float | None] = ()) -> str:
@@ -118,33 +118,88 @@ def _question_row(r: QuestionRecord) -> str:
     ranks = ", ".join(format_rank(x.rank) for x in r.evidence) or "–"
     ok = (ret is None or ret.hit_at_5 >= 1.0) and (ans is None or ans.all_facts is not False) and (ans is None or ans.abstained != r.answerable)
     facts = ("–" if ans.key_fact_recall is None else f"{ans.key_fact_recall:.2f}") if ans else "–"
-    return (f"<tr class='{'pass' if ok else 'bad'}'><td class='q'>{e(r.id)}</td><td>{e(r.question)}</td>"
+    return (f"<tr class='{'pass' if ok else 'bad'}'><td>{e(r.split)}</td><td class='q'>{e(r.id)}</td><td>{e(r.question)}</td>"
             f"<td>{e(', '.join(r.tags))}</td><td>{e(ranks)}</td><td class='num'>{facts}</td>"
             f"<td>{'' if not ans else ('abstained' if ans.abstained else e(ans.text[:120]))}</td></tr>")
 
 
-def render_report(run: EvalRun, gate: Sequence[GateResult], flips: Sequence[Flip], info: ReportInfo, warnings: Sequence[str]) -> str:
-    """The self-contained HTML report: verdict, metrics vs baseline, breakdowns, flips, all questions."""
-    failed = [g for g in gate if g.failed]
+def _split_section(result: EvalResult) -> list[str]:
+    names = list(result.splits)
+    colours = {"dev": "#1e88e5", "frozen": "#8e24aa", "paraphrase": "#fb8c00"}
+    series = [(n, colours.get(n, "#607d8b")) for n in names]
+    rates = [m for m in METRICS if METRICS[m][1] == "rate"]
+    values = {n: s.run.metrics for n, s in result.splits.items()}
+    bars = [(METRICS[m][0], [values[n].get(m) for n in names]) for m in rates if any(values[n].get(m) is not None for n in names)]
+    head = "".join(f"<th>{e(n)} (n={len(s.run.records)})</th>" for n, s in result.splits.items())
+    body = "".join("<tr><td>" + e(row[0]) + "</td>" + "".join(f"<td class='num{' fail' if c.endswith('✗') else ''}'>{e(c)}</td>" for c in row[1:])
+                   + "</tr>" for row in split_rows(result))
+    return ["<h2>Splits side by side</h2>", legend(series), svg_bars(bars, series),
+            f"<table><tr><th>metric</th>{head}</tr>{body}</table><div class='dim'>✗ fails that split's gate</div>"]
+
+
+def _targets_section(result: EvalResult) -> list[str]:
+    if not result.targets:
+        return []
+    how = "enforced" if result.enforce_targets else "reported, not enforced (<code>rag eval --enforce-targets</code> fails on them)"
+    rows = "".join(f"<tr><td>{e(METRICS[t.target.metric][0])}</td><td>{e(t.target.text())}</td>"
+                   f"<td class='num'>{format_metric(t.target.metric, t.value)}</td>"
+                   f"<td class='{'ok' if t.met else ('fail' if result.enforce_targets else 'warn')}'>{e(t.status)}</td></tr>" for t in result.targets)
+    return [f"<h2>Frozen split targets (issue #15)</h2><p>{how}</p>",
+            f"<table><tr><th>metric</th><th>target</th><th>frozen</th><th>status</th></tr>{rows}</table>"]
+
+
+def _consistency_section(result: EvalResult) -> list[str]:
+    c = result.consistency
+    if c is None:
+        return []
+    para = result.splits["paraphrase"]
+    questions = {r.id: r.question for r in result.dev.run.records}
+    texts = {r.id: r.question for r in para.run.records}
+    rows = []
+    for it in c.items:
+        found = "".join(f"<td>{e(texts.get(f'{it.id}/p{i}', ''))}<br><span class='dim'>{e(', '.join(f) or '–')}</span></td>"
+                        for i, f in enumerate(it.paraphrases_found, 1))
+        rows.append(f"<tr class='{'pass' if it.consistent else 'bad'}'><td class='q'>{e(it.id)}</td><td>{e(questions.get(it.id, ''))}<br>"
+                    f"<span class='dim'>{e(', '.join(it.original_found) or '–')}</span></td>{found}"
+                    f"<td>{'yes' if it.consistent else 'no'}</td></tr>")
+    width = max((len(it.paraphrases_found) for it in c.items), default=0)
+    heads = "".join(f"<th>paraphrase {i} (key facts found)</th>" for i in range(1, width + 1))
+    return [f"<h2>Paraphrase consistency: {format_metric('paraphrase_consistency', c.rate)} ({c.consistent} of {len(c.items)})</h2>",
+            "<p>A dev question is consistent when every paraphrase recovers exactly the key facts its original recovers. "
+            f"Key-fact recall on the paraphrases {format_metric('key_fact_recall', para.run.metrics.key_fact_recall)}, "
+            f"on their originals {format_metric('key_fact_recall', c.original_key_fact_recall)}.</p>",
+            f"<details><summary>per question</summary><table><tr><th>id</th><th>original (key facts found)</th>{heads}"
+            f"<th>consistent</th></tr>{''.join(rows)}</table></details>"]
+
+
+def render_report(result: EvalResult, info: ReportInfo) -> str:
+    """The self-contained HTML report: verdict, splits side by side, targets, paraphrase
+    consistency, each split against its baseline, breakdowns, flips, all questions."""
+    failures, flips = result.failures(), result.flips()
     parts = [f"<!doctype html><html lang='zh'><head><meta charset='utf-8'><title>rag eval report</title><style>{report_css()}</style></head><body>"]
     parts.append("<h1>政策问答助手 — evaluation report</h1>")
-    verdict = "GATE FAILED" if failed else "GATE PASSED"
-    parts.append(f"<div class='banner {'fail' if failed else 'ok'}'>{verdict}: {len(failed)} failing metric(s), "
+    verdict = "GATE FAILED" if failures else "GATE PASSED"
+    parts.append(f"<div class='banner {'fail' if failures else 'ok'}'>{verdict}: {len(failures)} failure(s), "
                  f"{sum(f.direction == 'worse' for f in flips)} question(s) got worse, "
                  f"{sum(f.direction == 'better' for f in flips)} got better.</div>")
-    for g in failed:
-        parts.append(f"<div class='fail'>✗ {e(g.message)}</div>")
-    for w in list(warnings) + run.notices:
-        parts.append(f"<div class='warn'>{e(w)}</div>")
-    meta = [("gold file", info.gold), ("items", len(run.records)), ("mode", run.mode), ("run time", f"{run.seconds:.1f}s"),
-            ("corpus hash", info.corpus_hash[:16]), ("baseline", info.baseline or "none (floors only)"),
-            ("baseline made", info.baseline_created or "–")]
+    parts += [f"<div class='fail'>✗ {e(f)}</div>" for f in failures]
+    parts += [f"<div class='warn'>{e(w)}</div>" for w in result.warnings + result.notices]
+    meta = [(f"{n} split", f"{s.path} ({len(s.run.records)} questions)") for n, s in result.splits.items()]
+    meta += [("mode", result.dev.run.mode), ("run time", f"{sum(s.run.seconds for s in result.splits.values()):.1f}s"),
+             ("corpus hash", info.corpus_hash[:16]), ("baseline", info.baseline or "none (floors only)"),
+             ("baseline made", info.baseline_created or "–")]
     parts.append("<table>" + "".join(f"<tr><th>{e(str(k))}</th><td>{e(str(v))}</td></tr>" for k, v in meta) + "</table>")
-
-    parts.append("<h2>Metrics against the baseline</h2>")
-    parts += _gate_section(gate)
-    for title, groups in (("Tuned vs held-out", info.splits), ("Per document", info.docs), ("Per tag", info.tags)):
-        parts += _breakdown_section(title, groups)
+    parts += _split_section(result) + _targets_section(result) + _consistency_section(result)
+    for s in result.splits.values():
+        parts.append(f"<h2>{e(s.name)} split against the baseline</h2>")
+        parts += _gate_section(s.gate if s.name == "dev" else [g for g in s.gate if g.tolerance is not None])
+    dev = result.dev.run.records
+    groups = [("dev: tuned vs held-out", breakdown(dev, "heldout")), ("dev: per document", breakdown(dev, "doc")),
+              ("dev: per tag", breakdown(dev, "tag"))]
+    if "frozen" in result.splits:
+        groups.append(("frozen: per tag", breakdown(result.splits["frozen"].run.records, "tag")))
+    for title, g in groups:
+        parts += _breakdown_section(title, g)
 
     parts.append(f"<h2>Questions that flipped ({len(flips)})</h2>")
     if info.baseline is None:
@@ -155,8 +210,8 @@ def render_report(run: EvalRun, gate: Sequence[GateResult], flips: Sequence[Flip
 
     parts.append("<h2>All questions</h2>")
     parts.append("<details open><summary>per-question results (evidence ranks, key-fact recall, answer)</summary><table>"
-                 "<tr><th>id</th><th>question</th><th>tags</th><th>evidence rank</th><th>facts</th><th>answer</th></tr>"
-                 + "".join(_question_row(r) for r in run.records) + "</table></details>")
+                 "<tr><th>split</th><th>id</th><th>question</th><th>tags</th><th>evidence rank</th><th>facts</th><th>answer</th></tr>"
+                 + "".join(_question_row(r) for r in result.records()) + "</table></details>")
     parts.append("<h2>Settings</h2><table>" + "".join(f"<tr><th>{e(k)}</th><td>{e(str(v))}</td></tr>" for k, v in info.settings.items()) + "</table>")
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -1,10 +1,11 @@
-"""The runner (:func:`evaluate`), the baseline file, and the ``rag eval`` entry point.
+"""The runner (:func:`evaluate`) and the ``rag eval`` entry point (:func:`run_eval_cli`).
 
-:func:`evaluate` asks every gold question through a pipeline and returns an :class:`EvalRun`
-(records and metrics). :class:`Baseline` is ``eval/baseline.json``: the metrics and
-per-question summaries of an accepted run with what it was made with. :func:`run_eval_cli`
-ties it together: run, gate against the baseline, print, write ``results.jsonl`` and
-``report.html``, and optionally rewrite the baseline.
+:func:`evaluate` asks every question of one split through a pipeline and returns an
+:class:`EvalRun` (records and metrics). :func:`run_eval` runs the dev split and, when given, the
+frozen split and the paraphrases, gates each against its section of the baseline
+(:mod:`rag.eval.baseline`), computes paraphrase consistency and checks the frozen targets:
+an :class:`EvalResult`. :func:`run_eval_cli` prints it, writes ``results.jsonl`` and
+``report.html``, and optionally rewrites the baseline.
 """
 
 from __future__ import annotations
@@ -12,19 +13,38 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
 from ..types import GoldItem
 from . import console as out
-from .gate import compare_to_baseline, find_flips, settings_diff
-from .gold import DEFAULT_GOLD, file_sha256, read_gold
-from .metrics import aggregate, breakdown, cited_evidence_recall, evidence_ranks, key_facts_found, retrieval_scores
-from .records import AnswerRecord, EvidenceRank, Metrics, QuestionRecord, QuestionSummary, RetrievedChunk
+from .baseline import UPDATE_HINT, Baseline, SplitBaseline, dump_baseline, read_baseline
+from .gate import (
+    SPLIT_POLICY,
+    Flip,
+    GateResult,
+    TargetResult,
+    check_targets,
+    compare_to_baseline,
+    find_flips,
+    settings_diff,
+)
+from .gold import DEFAULT_GOLD, file_sha256, paraphrase_items, read_gold, read_paraphrases
+from .metrics import aggregate, cited_evidence_recall, consistency, evidence_ranks, key_facts_found, retrieval_scores
+from .records import (
+    AnswerRecord,
+    Consistency,
+    EvidenceRank,
+    Metrics,
+    QuestionRecord,
+    QuestionSummary,
+    RetrievedChunk,
+    metric_names,
+)
 from .report import ReportInfo, render_report
-from .support import citation_support_rate
+from .support import judge_sentences
 
 DEFAULT_BASELINE = Path("eval/baseline.json")
 DEFAULT_REPORT_DIR = Path("eval/reports/latest")
@@ -32,7 +52,7 @@ DEFAULT_REPORT_DIR = Path("eval/reports/latest")
 
 @dataclass
 class EvalRun:
-    """One run over a gold file: per-question records, their metrics, and how it ran."""
+    """One run over the items of one split: per-question records, their metrics, and how it ran."""
 
     records: list[QuestionRecord]
     metrics: Metrics
@@ -40,6 +60,7 @@ class EvalRun:
     answers: bool  # False when the answer stage could not be imported
     notices: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    split: str = "dev"
 
     def questions(self) -> dict[str, QuestionSummary]:
         """Per-question summaries by id, as a baseline keeps them."""
@@ -68,12 +89,16 @@ def evaluate(
     mode: str | None = None,
     gold: Path = DEFAULT_GOLD,
     progress: Callable[[int, int], None] | None = None,
+    split: str = "dev",
+    paraphrase_of: Mapping[str, str] | None = None,
 ) -> EvalRun:
     """Run every gold item through ``pipeline.search`` (answerable items) and ``pipeline.ask``.
 
-    Returns per-question records and the aggregate metrics. When the answer stage cannot be
-    imported yet, answer metrics are skipped with a notice and retrieval is still measured.
+    Returns per-question records (marked with ``split``; ``paraphrase_of`` maps a paraphrase's id
+    to its dev item) and the aggregate metrics. When the answer stage cannot be imported yet,
+    answer metrics are skipped with a notice and retrieval is still measured.
     """
+    paraphrase_of = paraphrase_of or {}
     t0 = time.perf_counter()
     mode = mode or pipeline.settings.answer_mode
     top_k = pipeline.settings.top_k
@@ -113,13 +138,13 @@ def evaluate(
             else:
                 answer_rec = _answer_record(answer, item, ev, wall, pipeline)
         records.append(QuestionRecord(
-            id=item.id, question=item.question, tags=tuple(item.tags), answerable=item.answerable,
+            id=item.id, split=split, paraphrase_of=paraphrase_of.get(item.id), question=item.question, tags=tuple(item.tags), answerable=item.answerable,
             docs=tuple(sorted({d for d, _ in ev if d})), key_facts=tuple(item.key_facts), evidence=ranked,
             retrieved=retrieved, retrieval=scores, search_ms=search_ms, answer=answer_rec,
         ))
         if progress:
             progress(i + 1, len(items))
-    return EvalRun(records, aggregate(records), mode, answers_ok, notices, time.perf_counter() - t0)
+    return EvalRun(records, aggregate(records), mode, answers_ok, notices, time.perf_counter() - t0, split)
 
 
 def _answer_record(answer, item: GoldItem, ev: Sequence[tuple[str, str]], wall_ms: float, pipeline) -> AnswerRecord:
@@ -133,6 +158,7 @@ def _answer_record(answer, item: GoldItem, ev: Sequence[tuple[str, str]], wall_m
     cited = [(doc_of(c), c.text) for c in answer.citations]
     sentences = [(s.text, [by_n[n].text for n in s.citations if n in by_n]) for s in answer.sentences]
     found = key_facts_found(answer.answer, item.key_facts)
+    judged = judge_sentences(sentences)
     return AnswerRecord(
         text=answer.answer,
         abstained=bool(answer.abstained),
@@ -144,7 +170,8 @@ def _answer_record(answer, item: GoldItem, ev: Sequence[tuple[str, str]], wall_m
         cited=tuple(c.chunk_id for c in answer.citations),
         cited_evidence_recall=(0.0 if answer.abstained else cited_evidence_recall(cited, ev)) if ev else None,
         sentences=len(sentences),
-        citation_support=citation_support_rate(sentences),
+        citation_support=sum(judged) / len(judged) if judged else None,
+        unsupported_sentences=judged.count(False),
         self_reported_supported=sum(1 for s in answer.sentences if s.supported),
         latency_ms=round(float(answer.timings_ms.get("total", wall_ms)), 2),
     )
@@ -158,78 +185,137 @@ def write_results(records: Sequence[QuestionRecord], path: Path) -> None:
             f.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
 
 
-# --------------------------------------------------------------------------- the baseline file
+@dataclass
+class SplitResult:
+    """One split of a ``rag eval`` run: where it came from, the run, its baseline, gate and flips."""
+
+    name: str
+    path: Path
+    run: EvalRun
+    base: SplitBaseline | None = None
+    gate: list[GateResult] = field(default_factory=list)
+    flips: list[Flip] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class Baseline:
-    """``eval/baseline.json``: an accepted run's metrics and per-question summaries, and what it was made with."""
+@dataclass
+class EvalResult:
+    """Everything ``rag eval`` found: the splits in order (dev first), paraphrase consistency,
+    the frozen targets, and the notices and warnings to show."""
 
-    created: str
-    gold_file: str
-    gold_hash: str
-    corpus_hash: str
-    mode: str
-    answers: bool
-    settings: Mapping[str, Any]
-    metrics: Metrics
-    questions: Mapping[str, QuestionSummary]
+    splits: dict[str, SplitResult]
+    consistency: Consistency | None = None
+    targets: list[TargetResult] = field(default_factory=list)
+    enforce_targets: bool = False
+    notices: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
-    @classmethod
-    def of(cls, run: EvalRun, settings: Mapping[str, Any], corpus_hash: str, gold: Path) -> Baseline:
-        """What ``--update-baseline`` writes for ``run``."""
-        return cls(time.strftime("%Y-%m-%dT%H:%M:%S%z"), str(gold), file_sha256(gold), corpus_hash, run.mode, run.answers,
-                   dict(settings), Metrics.from_dict(run.metrics.rounded()), run.questions())
+    @property
+    def dev(self) -> SplitResult:
+        """The dev split."""
+        return self.splits["dev"]
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON object (metrics rounded to 6 places)."""
-        return {"created": self.created, "gold_file": self.gold_file, "gold_hash": self.gold_hash,
-                "corpus_hash": self.corpus_hash, "mode": self.mode, "answers": self.answers, "settings": dict(self.settings),
-                "metrics": self.metrics.rounded(), "questions": {k: q.to_dict() for k, q in self.questions.items()}}
+    def records(self) -> list[QuestionRecord]:
+        """All question records, split by split."""
+        return [r for s in self.splits.values() for r in s.run.records]
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Baseline:
-        """A parsed baseline file; fields it lacks are empty."""
-        return cls(str(data.get("created", "")), str(data.get("gold_file", "")), str(data.get("gold_hash", "")),
-                   str(data.get("corpus_hash", "")), str(data.get("mode", "")), bool(data.get("answers", True)),
-                   dict(data.get("settings") or {}), Metrics.from_dict(data["metrics"]),
-                   {k: QuestionSummary.from_dict(q) for k, q in (data.get("questions") or {}).items()})
+    def flips(self) -> list[Flip]:
+        """Flips of every split, worse first."""
+        return sorted((f for s in self.splits.values() for f in s.flips), key=lambda f: f.direction != "worse")
+
+    def failures(self) -> list[str]:
+        """Why the gate fails: a failing metric per split, and unmet targets when they are enforced."""
+        fails = [f"{s.name}: {g.message}" for s in self.splits.values() for g in s.gate if g.failed]
+        if self.enforce_targets:
+            fails += [f"frozen target {t.message()}" for t in self.targets if not t.met]
+        return fails
 
 
-def dump_baseline(payload: Mapping[str, Any]) -> str:
-    """Baseline JSON with one line per question, so a rewrite shows up in git as per-question changes."""
-    head = {k: v for k, v in payload.items() if k != "questions"}
-    text = json.dumps(head, ensure_ascii=False, indent=1)[:-2]  # drop the closing "\n}"
-    rows = [f"  {json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}" for k, v in payload.get("questions", {}).items()]
-    return text + ',\n "questions": {\n' + ",\n".join(rows) + "\n }\n}\n"
+def _split_baseline(name: str, path: Path, base: Baseline | None, explicit: bool, where: Path | None) -> tuple[SplitBaseline | None, list[str]]:
+    """The baseline section for one split, or None with a notice saying why there is none."""
+    if base is None:
+        return None, []
+    sb = base.splits.get(name)
+    if sb is None:
+        if base.migrated_from:
+            return None, []  # one notice for the whole file
+        return None, [f"{where} has no {name} split: {name} is not checked for regressions (write it with {UPDATE_HINT})"]
+    if not explicit and Path(sb.file).resolve() != path.resolve():
+        # The default baseline belongs to the default files; another file gets floors only.
+        return None, [f"{where} was made for {sb.file}, not {path}: the {name} split is checked against floors only "
+                      f"(pass --baseline {where} to compare anyway)"]
+    return sb, []
 
 
-def read_baseline(path: Path) -> Baseline:
-    """Read a baseline file; ``InputError`` when it is missing, not JSON or has no metrics."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such baseline file (create one with `rag eval --update-baseline`)") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: not a valid baseline JSON file ({e})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("metrics"), dict):
-        raise InputError(f"{path}: not a baseline file (no \"metrics\"); rewrite it with `rag eval --update-baseline`")
-    return Baseline.from_dict(data)
-
-
-def _baseline_warnings(base: Baseline, run: EvalRun, gold: Path, settings: Mapping[str, Any], corpus_hash: str) -> list[str]:
+def _warnings(base: Baseline, result: EvalResult, settings: Mapping[str, Any], corpus_hash: str) -> list[str]:
     warnings: list[str] = []
     if base.corpus_hash != corpus_hash:
         warnings.append("warning: the corpus changed since the baseline was made; differences may come from the documents, not the code")
-    if base.gold_hash != file_sha256(gold):
-        warnings.append(f"warning: {gold} differs from the gold file the baseline was made with ({base.gold_file}); "
-                        "new or edited questions can move the numbers — review, then `rag eval --update-baseline`")
-    if base.mode != run.mode:
-        warnings.append(f"warning: baseline was made with mode={base.mode}, this run uses mode={run.mode}")
+    for s in result.splits.values():
+        if s.base is not None and s.base.hash != file_sha256(s.path):
+            warnings.append(f"warning: {s.path} differs from the file the baseline's {s.name} split was made with ({s.base.file}); "
+                            f"new or edited questions can move the numbers — review, then {UPDATE_HINT}")
+    if base.mode != result.dev.run.mode:
+        warnings.append(f"warning: baseline was made with mode={base.mode}, this run uses mode={result.dev.run.mode}")
     diff = settings_diff(base.settings, settings)
     if diff:
         warnings.append("settings differ from the baseline: " + ", ".join(f"{k} {a!r} → {b!r}" for k, (a, b) in diff.items()))
     return warnings
+
+
+def run_eval(
+    pipeline,
+    gold: Path,
+    mode: str | None = None,
+    base: Baseline | None = None,
+    *,
+    frozen: Path | None = None,
+    paraphrases: Path | None = None,
+    baseline_path: Path | None = None,
+    explicit_baseline: bool = False,
+    enforce_targets: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> EvalResult:
+    """Run the dev split (``gold``) and, when given, the frozen split and the paraphrases; gate
+    each split against its section of ``base`` (floors only without one) with
+    :data:`~rag.eval.gate.SPLIT_POLICY`; compute paraphrase consistency; check the frozen targets.
+
+    A split's baseline section made from another file than the one run is ignored with a
+    notice unless ``explicit_baseline`` (the user named the baseline file).
+    """
+    dev_items = read_gold(gold)
+    inputs: list[tuple[str, Path, list[tuple[int, GoldItem]], dict[str, str]]] = [("dev", gold, dev_items, {})]
+    notices: list[str] = []
+    if base is not None and base.migrated_from:
+        notices.append(f"{baseline_path} is in baseline format {base.migrated_from} (dev split only): the other splits are "
+                       f"not checked for regressions until it is rewritten with {UPDATE_HINT}")
+    if frozen is not None:
+        inputs.append(("frozen", frozen, read_gold(frozen), {}))
+    if paraphrases is not None:
+        items, of, notes = paraphrase_items(read_paraphrases(paraphrases), dev_items)
+        notices += notes
+        if items:
+            inputs.append(("paraphrase", paraphrases, items, of))
+    total, done = sum(len(items) for _, _, items, _ in inputs), 0
+    splits: dict[str, SplitResult] = {}
+    for name, path, items, of in inputs:
+        offset = done
+        run = evaluate(pipeline, items, mode=mode, gold=path, split=name, paraphrase_of=of,
+                       progress=(lambda n, _t, o=offset: progress(o + n, total)) if progress else None)
+        done += len(items)
+        sb, notes = _split_baseline(name, path, base, explicit_baseline, baseline_path)
+        notices += notes + run.notices
+        splits[name] = SplitResult(name, path, run, sb)
+    result = EvalResult(splits, enforce_targets=enforce_targets, notices=notices)
+    if "paraphrase" in splits:
+        para = splits["paraphrase"].run
+        result.consistency = consistency({r.id: r for r in result.dev.run.records}, para.records)
+        para.metrics = replace(para.metrics, paraphrase_consistency=result.consistency.rate)
+    for s in splits.values():
+        s.gate = compare_to_baseline(s.run.metrics, s.base.metrics if s.base else None, SPLIT_POLICY[s.name], metric_names(s.name))
+        s.flips = find_flips(s.run.questions(), s.base.questions) if s.base else []
+    if "frozen" in splits:
+        result.targets = check_targets(splits["frozen"].run.metrics)
+    return result
 
 
 def run_eval_cli(
@@ -239,57 +325,49 @@ def run_eval_cli(
     baseline: Path | None,
     report_dir: Path | None,
     update_baseline: bool,
+    frozen: Path | None = None,
+    paraphrases: Path | None = None,
+    enforce_targets: bool = False,
 ) -> int:
-    """``rag eval``: run the gold set, print the summary, write the report; 0 = gate passed.
+    """``rag eval``: run the splits, print the summary, write the report; 0 = gate passed.
 
     ``baseline`` defaults to eval/baseline.json when it exists (floors only otherwise);
-    ``report_dir`` defaults to eval/reports/latest. ``update_baseline`` rewrites the baseline
-    from this run (recording settings, corpus hash and gold hash) instead of gating against it;
-    it still fails when a floor is broken.
+    ``report_dir`` defaults to eval/reports/latest; ``frozen`` and ``paraphrases`` add those
+    splits. ``update_baseline`` rewrites the baseline from this run (every split run, with the
+    settings, corpus hash and file hashes) instead of gating against it; it still fails when a
+    floor is broken. ``enforce_targets`` makes an unmet frozen target fail the gate.
     """
     console, err = out.consoles()
-    items = read_gold(gold)
     baseline_path = baseline if baseline is not None else (DEFAULT_BASELINE if DEFAULT_BASELINE.is_file() else None)
     if update_baseline and baseline_path is None:
         baseline_path = DEFAULT_BASELINE
     base = read_baseline(baseline_path) if baseline_path is not None and not update_baseline else None
-    notices: list[str] = []
-    if base is not None and baseline is None and Path(base.gold_file).resolve() != gold.resolve():
-        # The default baseline belongs to the default gold set; another gold file gets floors only.
-        notices.append(f"{baseline_path} was made for {base.gold_file}, not {gold}: checking floors only "
-                       f"(pass --baseline {baseline_path} to compare anyway)")
-        base, baseline_path = None, None
     report_dir = report_dir or DEFAULT_REPORT_DIR
 
-    with out.evaluating(err, len(items)) as progress:
-        run = evaluate(pipeline, items, mode=mode, gold=gold, progress=progress)
-
+    with out.evaluating(err) as progress:
+        result = run_eval(pipeline, gold, mode, base, frozen=frozen, paraphrases=paraphrases, baseline_path=baseline_path,
+                          explicit_baseline=baseline is not None, enforce_targets=enforce_targets, progress=progress)
     settings = pipeline.settings.public_dict()
     corpus_hash = pipeline.index.manifest.corpus.get("hash", "")
-    warnings = _baseline_warnings(base, run, gold, settings, corpus_hash) if base is not None else []
-    gate = compare_to_baseline(run.metrics, None if update_baseline or base is None else base.metrics)
-    flips = find_flips(run.questions(), base.questions) if base else []
-    splits, docs, tags = breakdown(run.records, "split"), breakdown(run.records, "doc"), breakdown(run.records, "tag")
+    if base is not None and any(s.base for s in result.splits.values()):
+        result.warnings = _warnings(base, result, settings, corpus_hash)
+    else:
+        base = None
+    out.print_result(console, result)
 
-    run.notices[:0] = notices
-    for n in run.notices:
-        console.print(f"[yellow]notice:[/] {n}")
-    for w in warnings:
-        console.print(f"[yellow]{w}[/]")
-    out.print_summary(console, run, gate, splits, docs, tags)
-
-    write_results(run.records, report_dir / "results.jsonl")
+    write_results(result.records(), report_dir / "results.jsonl")
     info = ReportInfo(gold=str(gold), corpus_hash=corpus_hash, baseline=str(baseline_path) if base else None,
-                      baseline_created=base.created if base else None, settings=settings, splits=splits, docs=docs, tags=tags)
-    (report_dir / "report.html").write_text(render_report(run, gate, flips, info, warnings), encoding="utf-8")
-
-    out.print_flips(console, flips)
+                      baseline_created=base.created if base else None, settings=settings)
+    (report_dir / "report.html").write_text(render_report(result, info), encoding="utf-8")
+    out.print_flips(console, result.flips())
     console.print(f"\nresults: {report_dir / 'results.jsonl'}\nreport:  {report_dir / 'report.html'}")
 
     if update_baseline:
-        payload = Baseline.of(run, settings, corpus_hash, gold).to_dict()
+        dev = result.dev.run
+        new = Baseline(time.strftime("%Y-%m-%dT%H:%M:%S%z"), corpus_hash, dev.mode, dev.answers, settings,
+                       {s.name: SplitBaseline.of(s.path, s.run.metrics, s.run.questions()) for s in result.splits.values()})
         baseline_path.parent.mkdir(parents=True, exist_ok=True)
-        baseline_path.write_text(dump_baseline(payload), encoding="utf-8")
-        console.print(f"[green]baseline written to {baseline_path}[/]")
+        baseline_path.write_text(dump_baseline(new.to_dict()), encoding="utf-8")
+        console.print(f"[green]baseline written to {baseline_path} (splits: {', '.join(result.splits)})[/]")
     note = " (baseline rewritten: floors only)" if update_baseline else ("" if base else " (no baseline: floors only)")
-    return out.print_verdict(console, gate, note)
+    return out.print_verdict(console, result, note)

@@ -58,10 +58,13 @@ def sentence_supported(sentence: str, sources: Sequence[str]) -> bool:
     return sum(g in src_grams for g in grams) / len(grams) >= SUPPORT_BIGRAM_SHARE
 
 
-def citation_support_rate(sentences: Sequence[tuple[str, Sequence[str]]]) -> float | None:
-    """Share of ``(sentence, cited texts)`` pairs that :func:`sentence_supported`; None for none.
+def judge_sentences(sentences: Sequence[tuple[str, Sequence[str]]]) -> list[bool]:
+    """:func:`sentence_supported` for each ``(sentence, cited texts)`` pair, leaving out
+    sentences that are only citation markers."""
+    return [sentence_supported(t, src) for t, src in sentences if match_key(strip_citation_marks(t))]
 
-    Sentences that are only citation markers are not judged.
-    """
-    judged = [sentence_supported(t, src) for t, src in sentences if match_key(strip_citation_marks(t))]
+
+def citation_support_rate(sentences: Sequence[tuple[str, Sequence[str]]]) -> float | None:
+    """Share of the judged sentences (:func:`judge_sentences`) that are supported; None for none."""
+    judged = judge_sentences(sentences)
     return sum(judged) / len(judged) if judged else None
