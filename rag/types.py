@@ -158,20 +158,29 @@ class AnswerSentence:
     citations: tuple[int, ...]
     supported: bool
     paragraph: int = 0
+    display: str = ""  # the sentence as shown when it differs from the quoted text (a table row as a phrase)
     shows_citations: bool = True  # False inside a run of sentences citing the same sources: the run's last shows them
 
     @property
     def marked(self) -> str:
         """The sentence as it reads in ``Answer.answer``: its text, then ``[n]`` markers or 〔未核实〕."""
         if not self.supported:
-            return self.text + UNVERIFIED_MARK
+            return self.shown + UNVERIFIED_MARK
         if not self.shows_citations:
-            return self.text
-        return self.text + "".join(f"[{n}]" for n in self.citations)
+            return self.shown
+        return self.shown + "".join(f"[{n}]" for n in self.citations)
+
+    @property
+    def shown(self) -> str:
+        """The text a reader sees: ``display`` when set, else ``text`` (which is what the source says)."""
+        return self.display or self.text
 
     def to_dict(self) -> dict[str, Any]:
         """``text``, ``citations`` and ``supported``, as in the ``sentences`` of an answer."""
-        return {"text": self.text, "citations": list(self.citations), "supported": self.supported}
+        d = {"text": self.text, "citations": list(self.citations), "supported": self.supported}
+        if self.display:
+            d["display"] = self.display
+        return d
 
 
 def mark_runs(sentences: Sequence[AnswerSentence]) -> tuple[AnswerSentence, ...]:

@@ -98,7 +98,7 @@ def verify_draft(draft: Draft, documents: Mapping[str, DocumentInfo]) -> Answer:
         if final and i < len(draft.separators) and "\n" in draft.separators[i]:
             paragraph += 1
         if not s.supported:
-            final.append(AnswerSentence(s.text, (), False, paragraph))
+            final.append(AnswerSentence(s.text, (), False, paragraph, draft.sentences[i].display))
             why = f"（未见于引文的数字：{'、'.join(check.missing_facts)}）" if check.missing_facts else ""
             if not s.citations:
                 why = "（没有有效的来源编号）"
@@ -115,7 +115,7 @@ def verify_draft(draft: Draft, documents: Mapping[str, DocumentInfo]) -> Answer:
                 b = best_span(s.text, chunk.text)
                 span = (b.start, b.end)
             quote_spans.setdefault(old, []).append(span)
-        final.append(AnswerSentence(s.text, tuple(new_ids), True, paragraph))
+        final.append(AnswerSentence(s.text, tuple(new_ids), True, paragraph, draft.sentences[i].display))
     citations = tuple(
         make_citation(new, draft.sources[old], documents, quote_span(draft.sources[old].text, quote_spans[old]))
         for old, new in sorted(renumber.items(), key=lambda kv: kv[1])

@@ -27,6 +27,7 @@ from .question import (
 )
 
 MAX_CHUNKS = 10  # how many retrieved chunks are read
+HEAD_MIN = 0.0  # credit the subject's rarest noun needs in a value's sentence or its headings (0 = off; fitted: eval/fit.py)
 UNIT_MAX = 80  # a list item up to this long is one unit; longer ones are split into sentences
 
 
@@ -44,7 +45,7 @@ class Candidate:
     has_percent: bool = False
     has_day: bool = False
     has_amount: bool = False
-    frame: str = ""  # a framing line (文号, signature, 施行 clause …; rag.answer.lines), "" otherwise
+    frame: str = ""  # a framing line (文号, signature, 施行 clause …; rag.answer.lines), "title", or ""
     sentence: int = 0  # which full sentence (ending at 。！？) of the chunk this clause belongs to
 
 
@@ -73,8 +74,8 @@ def chunk_views(retrieved: Sequence[ScoredChunk], documents: Mapping[str, Docume
     for rank, sc in enumerate(retrieved[:MAX_CHUNKS]):
         c = sc.chunk
         view = ChunkView(c, rank, match_key(c.text), context_key(c, documents.get(c.doc_id)))
-        if c.kind == "heading":
-            spans = []
+        if c.kind == "heading":  # a title can state a count (附件1 泉州市50条县域重点产业链目录)
+            spans = [(0, len(c.text), c.text)] if HAS_NUMBER.search(c.text) else []
         elif c.kind == "table_row" or (c.kind == "list_item" and len(c.text) <= UNIT_MAX):
             spans = [(0, len(c.text), c.text)]
         else:
@@ -85,7 +86,8 @@ def chunk_views(retrieved: Sequence[ScoredChunk], documents: Mapping[str, Docume
                 Candidate(c, rank, start, end, text, match_key(text),
                           has_number=bool(HAS_NUMBER.search(text)), has_date=bool(HAS_DATE.search(text)),
                           has_percent=bool(HAS_PERCENT.search(text)), has_day=bool(HAS_DAY.search(text)),
-                          has_amount=bool(HAS_AMOUNT.search(text)), frame=frame_kind(text),
+                          has_amount=bool(HAS_AMOUNT.search(text)),
+                          frame="title" if c.kind == "heading" else frame_kind(text),
                           sentence=sum(1 for e in sentence_ends if e <= start))
             )
         views.append(view)
@@ -130,13 +132,31 @@ def subject_cover(q: QuestionInfo, cand: Candidate, prev_key: str, view: ChunkVi
     sentence, the one before it, or its headings and document contain."""
     got = total = 0.0
     around = cand.key + prev_key
+    head, head_w, head_c = None, -1.0, 1.0
     for t in q.terms:
-        if t.focus or t.doc_ref or t.cue:
+        if t.focus or t.doc_ref or t.cue or t.borrowed:
             continue
         w = t.corpus_idf if t.corpus_idf is not None else t.weight
-        got += w * max(credit(t, around), credit(t, view.context_key))
+        c = max(credit(t, around), credit(t, view.context_key))
+        got += w * c
         total += w
+        if t.noun and not (t.attribute or t.anchor) and w > head_w:
+            head, head_w, head_c = t, w, c
+    if HEAD_MIN and head is not None and head_c < HEAD_MIN:
+        return -1.0  # below any SUBJECT_MIN: the subject's most specific word (链主 in 链主企业…多少奖励) is not there: another subject's value
     return got / total if total else 1.0
+
+
+def states_attribute(q: QuestionInfo, cand: Candidate, prev: str, view: ChunkView) -> bool:
+    """Is the value in this sentence a value of what the question asks about (贴息 in 贴息比例是多少)?
+
+    True when the question has no such attribute term (it was unknown to the corpus, or the cue
+    stands alone), or the sentence, the one before it or its headings and document contain one, as
+    written or as a variant (市里 in 市里补多少 is met by a 市人民政府 document).
+    """
+    wanted = [t for t in q.terms if t.attribute and not (t.anchor or t.cue or t.soft)]
+    around = cand.key + prev + view.context_key
+    return not wanted or any(credit(t, around) >= 0.9 for t in wanted)
 
 
 def typed(q: QuestionInfo) -> bool:
@@ -153,6 +173,8 @@ def type_of(q: QuestionInfo) -> str:
 
 
 def without_frames(view: ChunkView, q: QuestionInfo) -> ChunkView:
-    """The view without framing lines, except those the question asks for (施行 for "when", 责任单位 for "who")."""
-    keep = [c for c in view.candidates if not c.frame or ALLOWED_FOR.get(c.frame, "-") in q.asks]
+    """The view without framing lines, except those the question asks for (施行 for "when", 责任单位 for
+    "who"; a numbered title for a question asking for a number)."""
+    keep = [c for c in view.candidates
+            if not c.frame or ALLOWED_FOR.get(c.frame, "-") in q.asks or (c.frame == "title" and q.numeric)]
     return view if len(keep) == len(view.candidates) else replace(view, candidates=keep)

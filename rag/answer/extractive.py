@@ -53,6 +53,7 @@ from .candidates import (
     chunk_views,
     coverage,
     prev_key,
+    states_attribute,
     subject_cover,
     type_of,
     typed,
@@ -69,11 +70,12 @@ from .question import (
     split_question,
     with_context,
 )
+from .display import display_text
 from .sections import section_answer
 from .verify import CitedSentence, bigrams, facts
 
 # Tunables (see module docstring). Tuned on the non-heldout part of eval/gold.jsonl.
-COVER_MIN = 0.4  # share of question-term weight a chunk must cover to count as answering (fitted: eval/fit.py)
+COVER_MIN = 0.6  # share of question-term weight a chunk must cover to count as answering (fitted: eval/fit.py)
 KEEP_RATIO = 0.7  # a sentence is kept if its score is at least this share of the best score
 KEEP_RATIO_LIST = 0.5
 CROSS_RATIO = 0.5  # "分别/各" questions: each document whose best sentence reaches this share of the best
@@ -103,11 +105,16 @@ def _score(q: QuestionInfo, cand: Candidate, view: ChunkView) -> float:
     return score
 
 
-def _eligible(q: QuestionInfo, cand: Candidate, prev_key: str, view: ChunkView) -> bool:
-    """Can this sentence carry the answer: right type, and every anchor in it, just before it or in its headings?"""
+def _has_type(q: QuestionInfo, cand: Candidate) -> bool:
+    """Does the sentence hold a value of the asked type (a number, date, share, day, sum of money)?"""
     if (q.numeric and not cand.has_number) or (q.date and not cand.has_date):
         return False
-    if (q.percent and not cand.has_percent) or (q.day and not cand.has_day) or (q.amount and not cand.has_amount):
+    return not ((q.percent and not cand.has_percent) or (q.day and not cand.has_day) or (q.amount and not cand.has_amount))
+
+
+def _eligible(q: QuestionInfo, cand: Candidate, prev_key: str, view: ChunkView) -> bool:
+    """Can this sentence carry the answer: right type, and every anchor in it, just before it or in its headings?"""
+    if not _has_type(q, cand):
         return False
     around = cand.key + prev_key + view.context_key
     anchors = [credit(t, around) == 1.0 for t in q.terms if t.anchor]
@@ -124,6 +131,8 @@ class SubAnswer:
 
 def answer_part(q: QuestionInfo, views: list[ChunkView]) -> SubAnswer:
     """Pick the sentences that answer one sub-question, or none (abstain)."""
+    if q.absent:  # the asked attribute occurs nowhere in the documents
+        return SubAnswer(q, [], list(q.absent), lacks="")
     if not q.terms:
         return SubAnswer(q, [], [])
     views = [without_frames(v, q) for v in views]
@@ -135,8 +144,8 @@ def answer_part(q: QuestionInfo, views: list[ChunkView]) -> SubAnswer:
         if (anchors_ok or q.any_anchor) and eligible and cov >= COVER_MIN:
             qualified.append(v)
             if typed(q):
-                carriers += [c for c in eligible
-                             if subject_cover(q, c, prev_key(v, c), v) >= SUBJECT_MIN]
+                carriers += [c for c in eligible if subject_cover(q, c, prev_key(v, c), v) >= SUBJECT_MIN
+                             and states_attribute(q, c, prev_key(v, c), v)]
     if qualified and typed(q) and not carriers:
         return SubAnswer(q, [], [], lacks=TYPE_NAMES[type_of(q)])
     if not qualified:
@@ -152,10 +161,9 @@ def answer_part(q: QuestionInfo, views: list[ChunkView]) -> SubAnswer:
     # Chunks best-first; within a chunk, its strongest (then shortest) sentences first. A chunk is
     # read to the end before the next one, so the answer stays with the passage that answers best.
     qualified.sort(key=lambda v: -max((c.score for c in v.candidates), default=0.0))
-    lead = max(carriers, key=lambda c: c.score) if carriers else None  # states the asked value: it leads
     floor = (KEEP_RATIO_LIST if q.is_list else KEEP_RATIO) * best
     budget = BUDGET_LIST if (q.is_list or q.cross) else BUDGET
-    picked: list[Candidate] = [lead] if lead else []
+    picked: list[Candidate] = []
     if q.cross:  # the best sentence of each document first
         seen_docs: set[str] = set()
         for v in qualified:
@@ -174,6 +182,11 @@ def answer_part(q: QuestionInfo, views: list[ChunkView]) -> SubAnswer:
                 continue
             picked.append(c)
             used += len(c.text)
+    if carriers and not any(_has_type(q, c) for c in picked):
+        # none of the best sentences states a value of the asked type: the best one that does, about the subject, leads
+        lead = max(carriers, key=lambda c: c.score)
+        picked.insert(0, lead)
+        used += len(lead.text)
     if q.is_list:
         by_chunk = {v.chunk.id: v for v in qualified}
         for c in list(picked):
@@ -253,6 +266,7 @@ class ExtractiveAnswerer(BaseAnswerer):
         if not picked:
             missing = [m for s in subs for m in s.missing]
             anchors = [t.key for s in subs for t in s.question.terms if t.anchor and t.key in missing]
+            anchors += [a for s in subs for a in s.question.absent]
             shown = anchors or missing[:3]
             reason = f"关于{'、'.join(f'“{m}”' for m in shown)}的内容" if shown else ""
             lacking = [s for s in subs if s.lacks]
@@ -282,7 +296,7 @@ def _draft_from(question, mode, picked: list[Candidate], retrieved, notices, tim
     for i, c in enumerate(ordered):
         n = ids.setdefault(c.chunk.id, len(ids) + 1)
         sources[n] = c.chunk
-        sentences.append(CitedSentence(c.text, (n,)))
+        sentences.append(CitedSentence(c.text, (n,), display_text(c.text, c.chunk)))
         spans[i] = {n: (c.start, c.end)}
         seps.append("\n" if prev_doc is not None and c.chunk.doc_id != prev_doc else "")
         prev_doc = c.chunk.doc_id

@@ -71,6 +71,9 @@ class Term:
     focus: bool = False  # names the kind of answer asked for (哪些补助, 什么扶持政策): instances need not repeat it
     doc_ref: bool = False  # names a document by its kind or alias (白皮书, 新闻报道)
     corpus_idf: float | None = None  # how rare it is in these documents (set when the corpus is known)
+    borrowed: bool = False  # from the rest of a multi-part question: context, not this part's subject
+    noun: bool = False  # a dictionary noun or verbal noun (电话, 验收), not a verb (递增) or a guessed word
+    attribute: bool = False  # right before the value asked for (贴息|比例, 营收|多少): the value must be of it
     cue: bool = False  # names the asked attribute (比例, 金额, 时间): not part of the subject
     variants: tuple[str, ...] = ()  # the documents' words for it (省里 -> 省级, 全省 …), match-key form
 
@@ -90,6 +93,7 @@ class QuestionInfo:
     amount: bool = False  # asks for a sum of money (多少钱, 几个亿): the answer needs 元/万元/亿元
     asks: frozenset[str] = frozenset()  # answer types named by cue words (rag.vocab: count, amount, who …)
     ignored: tuple[str, ...] = ()  # words of the question found nowhere in the corpus (not used, never blamed)
+    absent: tuple[str, ...] = ()  # the asked attribute (a noun before 多少 / after 哪些) found nowhere in the corpus
 
     @property
     def total(self) -> float:
@@ -125,6 +129,10 @@ def analyse_question(question: str, doc_names: frozenset[tuple[str, bool]] = fro
     if m := _FOCUS_AFTER.search(q):
         focus_from = m.end()
     before_cue: dict[str, bool] = {}
+    dictionary = jieba_module().dt.FREQ  # a noun must be a dictionary word, not one jieba's HMM guessed (里奖)
+    value_cues = [m.start() for pattern in (_NUMERIC_Q, _AMOUNT_Q, _DATE_Q, _PERCENT_Q) for m in pattern.finditer(q)]
+    value_cues += [m.start() for t in ("count", "amount", "percent", "date") for c in vocab.cues.get(t, ())
+                   for m in re.finditer(re.escape(c), q)]
     pos = 0
     for i, (word, flag) in enumerate(words):
         at = q.find(word, pos) if word else -1
@@ -137,9 +145,10 @@ def analyse_question(question: str, doc_names: frozenset[tuple[str, bool]] = fro
         if any(key in k for k in terms):  # part of a quoted phrase
             continue
         if key.isdigit():  # 2030 + 年 -> "2030年"; numbers are anchors
-            nxt = words[i + 1][0] if i + 1 < len(words) else ""
+            nxt = q[at + len(word): at + len(word) + 1] if at >= 0 else ""  # the character after the number
             unit = nxt if nxt in ("年", "月", "日", "条", "个", "家", "项", "万", "亿", "强", "%") else ""
-            terms[key + unit] = Term(key + unit, median, True, variants=_chinese_numeral(key, unit))
+            name = key + unit
+            terms[name] = Term(name, median, True, variants=_chinese_numeral(key, unit))
             continue
         if len(key) < 2:
             continue
@@ -149,7 +158,9 @@ def analyse_question(question: str, doc_names: frozenset[tuple[str, bool]] = fro
         variants = tuple(k for v in vocab.expand(word) if (k := match_key(v)) and k != key and len(k) >= 2)
         before_cue[key] = at < focus_from - 1 if m else False
         terms[key] = Term(key, weight, anchor, soft=flag in SOFT_FLAGS and not anchor, focus=focus and not anchor,
-                          doc_ref=doc_ref, variants=variants, cue=any(a <= at < b for a, b in cue_spans))
+                          doc_ref=doc_ref, variants=variants, cue=any(a <= at < b for a, b in cue_spans),
+                          attribute=_right_before(q, at + len(word), value_cues) or (focus and not anchor),
+                          noun=(flag.startswith("n") or flag in ("vn", "l")) and dictionary.get(word, 0) > 0)
     if m and not any(t.focus for t in terms.values()):
         # "保障机制有哪些": nothing follows the cue, so the noun just before it names what is listed
         last = [k for k, t in terms.items() if before_cue.get(k) and not t.anchor and not t.soft and not t.doc_ref]
@@ -175,6 +186,15 @@ def analyse_question(question: str, doc_names: frozenset[tuple[str, bool]] = fro
     )
 
 
+_LINK = re.compile(r"[的是有要为达到了能约共计大概总一]{0,3}")
+
+
+def _right_before(q: str, end: int, cue_starts: Sequence[int]) -> bool:
+    """Does a value cue (多少, 比例, 什么时候 …) start at ``end``, or after a few linking characters (的, 是, 要达到)?"""
+    gap = _LINK.match(q, end)
+    return gap is not None and any(end <= c <= gap.end() for c in cue_starts)
+
+
 def _chinese_numeral(digits: str, unit: str) -> tuple[str, ...]:
     """The Chinese-numeral spelling of a number with its unit (10条 -> 十条), when it has a unit."""
     import cn2an
@@ -198,7 +218,7 @@ def _join_single_chars(words: list[tuple[str, str]], stop: frozenset[str]) -> li
             run += word
             continue
         if len(run) >= 2:
-            out.append((run, "n"))
+            out.append((run, "x"))  # a guess at a word, not a known noun
         run = ""
         if word:
             out.append((word, flag))
@@ -228,18 +248,22 @@ def drop_unknown(q: QuestionInfo, corpus: Any | None) -> QuestionInfo:
     question's subject: a word most passages share (县域, 产业链) says little about which one.
 
     Anchors (place and person names, quoted names, numbers) stay: a question about a place the
-    documents never mention is not answered by them. ``corpus`` has ``occurs(key)``
+    documents never mention is not answered by them. So does the asked attribute when it is a noun
+    (联系电话 in 联系电话是多少, 流程 in 申请流程是怎样的): it goes to ``absent``, and the answerer says
+    the documents do not state it — the asked fact is missing, not merely a word. ``corpus`` has ``occurs(key)``
     (:class:`rag.answer.corpus.CorpusTerms`); None keeps every term.
     """
     if corpus is None:
         return q
-    keep, ignored = [], []
+    keep, ignored, absent = [], [], []
     for t in q.terms:
         if t.anchor or t.doc_ref or any(corpus.occurs(k) for k in (t.key, *t.variants)):
             keep.append(replace(t, corpus_idf=corpus.idf((t.key, *t.variants))))
+        elif t.attribute and t.noun and not t.cue:
+            absent.append(t.key)  # 联系电话 in 联系电话是多少: the documents cannot state its value
         else:
             ignored.append(t.key)
-    return replace(q, terms=keep, ignored=tuple(ignored))
+    return replace(q, terms=keep, ignored=tuple(ignored), absent=tuple(absent))
 
 
 def with_context(part: QuestionInfo, whole: QuestionInfo) -> QuestionInfo:
@@ -247,7 +271,8 @@ def with_context(part: QuestionInfo, whole: QuestionInfo) -> QuestionInfo:
     if part.text == whole.text:
         return part
     own = {t.key for t in part.terms}
-    extra = [replace(t, weight=t.weight * 0.5, anchor=False) for t in whole.terms if t.key not in own]
+    extra = [replace(t, weight=t.weight * 0.5, anchor=False, borrowed=True, attribute=False, focus=False)
+             for t in whole.terms if t.key not in own]
     return replace(part, terms=part.terms + extra)
 
 

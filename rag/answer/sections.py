@@ -18,8 +18,9 @@ def section_answer(q: QuestionInfo, views: list[ChunkView], corpus, cover_min: f
                    ) -> tuple[list[Candidate], str] | None:
     """A question about a section (哪些保障机制, 有哪些重点任务) answered by that section's items.
 
-    The section is the first heading, among the top retrieved passages' heading paths, that holds
-    every focus term of a list question (保障机制 in 三、保障机制); each of its sub-headings
+    The section is the most specific heading, among the top retrieved passages' heading paths, that
+    holds every focus term of a list question (保障机制 in 三、保障机制) and, with its document's title,
+    covers the question as much as an answering passage must; each of its sub-headings
     contributes its first sentence (the item's heading and what it says), in document order, up to
     ``budget`` characters; a notice says how many items were left out. None when the question
     names no such section or the section has fewer than two items.
@@ -29,13 +30,17 @@ def section_answer(q: QuestionInfo, views: list[ChunkView], corpus, cover_min: f
         return None
     for v in views[:SECTION_DEPTH]:
         path = v.chunk.heading_path
-        for d, heading in enumerate(path):
+        document = match_key(" ".join(x for x in (v.chunk.title, v.chunk.part, v.chunk.part_issuer) if x))
+        for d in reversed(range(len(path))):  # the most specific heading that names the section
+            heading = path[d]
             key = match_key(_NUMBERING.sub("", heading))
             if not all(credit(t, key) == 1.0 for t in focus):
                 continue
-            cov, anchors_ok = coverage(q, v.key + key, v.context_key)
+            # the heading itself (with its document) must be what the question asks about,
+            # not a passage under it that happens to share words with the question
+            cov, anchors_ok = coverage(q, key, document)
             if not anchors_ok or cov < cover_min:
-                continue
+                return None
             items: dict[str, Chunk] = {}
             for c in corpus.section(v.chunk.doc_id, path[: d + 1]):
                 if len(c.heading_path) > d + 1 and c.kind != "heading":

@@ -43,6 +43,7 @@ class CitedSentence:
 
     text: str
     citations: tuple[int, ...]
+    display: str = ""  # how to show it when that differs from the quoted text (extractive table rows)
 
 
 def parse_cited_sentences(text: str) -> list[CitedSentence]:

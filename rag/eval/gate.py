@@ -96,7 +96,7 @@ def compare_to_baseline(
     floors apply. Metrics without a rule are reported as "info". ``names`` defaults to the
     dev split's metrics (:func:`rag.eval.records.metric_names`)."""
     policy = POLICY if policy is None else policy
-    eps = 1e-9
+    eps = 1e-5  # the baseline stores rates rounded to 5 decimals
     out: list[GateResult] = []
     for name in metric_names() if names is None else names:
         value = metrics.get(name)
@@ -164,7 +164,7 @@ class TargetResult:
 
 def check_targets(metrics: Metrics, targets: Iterable[Target] = FROZEN_TARGETS) -> list[TargetResult]:
     """Whether each target is met by ``metrics``."""
-    eps = 1e-9
+    eps = 1e-5  # the baseline stores rates rounded to 5 decimals
     out = []
     for t in targets:
         v = metrics.get(t.metric)

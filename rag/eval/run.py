@@ -359,7 +359,13 @@ def run_eval_cli(
     info = ReportInfo(gold=str(gold), corpus_hash=corpus_hash, baseline=str(baseline_path) if base else None,
                       baseline_created=base.created if base else None, settings=settings)
     (report_dir / "report.html").write_text(render_report(result, info), encoding="utf-8")
-    out.print_flips(console, result.flips())
+    # Frozen-split questions are never shown one by one on the console: it is a test split, and
+    # reading its items is the first step to tuning on them. The HTML report has them when a
+    # regression must be diagnosed.
+    frozen = {f.id for f in result.splits["frozen"].flips} if "frozen" in result.splits else set()
+    out.print_flips(console, [f for f in result.flips() if f.id not in frozen])
+    if frozen:
+        console.print(f"({len(frozen)} frozen-split question(s) changed; per-question details are in the report only)")
     console.print(f"\nresults: {report_dir / 'results.jsonl'}\nreport:  {report_dir / 'report.html'}")
 
     if update_baseline:

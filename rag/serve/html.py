@@ -53,8 +53,8 @@ def error_html(message: str) -> str:
 def _sentence_html(s: AnswerSentence, turn: int) -> str:
     if s.supported:
         cites = "".join(_cite(turn, n) for n in s.citations) if s.shows_citations else ""
-        return f'<span class="rag-sent">{esc(s.text)}{cites}</span>'
-    return f'<span class="rag-sent rag-unsupported">{esc(s.text)}</span>{UNVERIFIED_BADGE}'
+        return f'<span class="rag-sent">{esc(s.shown)}{cites}</span>'
+    return f'<span class="rag-sent rag-unsupported">{esc(s.shown)}</span>{UNVERIFIED_BADGE}'
 
 
 def _sentences_html(answer: Answer, turn: int) -> str:
