@@ -72,6 +72,11 @@ class Settings:
     prompts_dir: Path = field(default=Path("prompts"), metadata=_env("RAG_PROMPTS_DIR"))
     # extra vocabulary TOML files (format of rag/data/policy_terms.toml), separated by os.pathsep or ","
     vocabulary: str = field(default="", metadata=_env("RAG_VOCABULARY"))
+    # LLM reliability (issue #12): requests in flight to the endpoint (the rest wait, on their deadline);
+    # the circuit breaker opens after this many consecutive failures and tries again after the cooldown (s)
+    llm_concurrency: int = field(default=8, metadata=_env("RAG_LLM_CONCURRENCY"))
+    llm_breaker_failures: int = field(default=5, metadata=_env("RAG_LLM_BREAKER_FAILURES"))
+    llm_breaker_cooldown: float = field(default=30.0, metadata=_env("RAG_LLM_BREAKER_COOLDOWN"))
 
     @property
     def vocabulary_files(self) -> tuple[str, ...]:

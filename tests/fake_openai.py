@@ -8,6 +8,11 @@ when the request asks for ``"stream": true``. Set ``server.reply`` to choose wha
     FakeOpenAI.slow(2.0, "……")          wait before answering (beyond the client's timeout)
     FakeOpenAI.raw("not json")          a 200 whose body is not a completion (malformed)
     FakeOpenAI.broken_stream("……")      SSE that stops with a garbage event mid-answer
+    FakeOpenAI.hang()                   accept the request, never answer (until the server closes)
+    FakeOpenAI.status(429, retry_after="60")   an error status with a Retry-After header
+    FakeOpenAI.dropped_stream("……", keep=0.5)  SSE whose connection closes after ``keep`` of the answer,
+                                        without finish_reason or [DONE]
+    FakeOpenAI.sequence(r1, r2, ...)    reply r1 to the first request, r2 to the next ... (the last repeats)
 
 Every request body and its headers (lower-cased names) are kept in ``server.requests``.
 """
@@ -25,6 +30,7 @@ class FakeOpenAI:
     def __init__(self) -> None:
         self.reply: dict[str, Any] = self.text("")
         self.requests: list[dict[str, Any]] = []
+        self.stopping = threading.Event()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -49,6 +55,7 @@ class FakeOpenAI:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
 
     def close(self) -> None:
+        self.stopping.set()  # releases hanging handlers
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -58,8 +65,21 @@ class FakeOpenAI:
         return {"kind": "text", "content": content}
 
     @staticmethod
-    def status(code: int, message: str = "fake error") -> dict[str, Any]:
-        return {"kind": "status", "code": code, "message": message}
+    def status(code: int, message: str = "fake error", retry_after: str | None = None) -> dict[str, Any]:
+        headers = {"retry-after": retry_after} if retry_after is not None else {"retry-after-ms": "10"}
+        return {"kind": "status", "code": code, "message": message, "headers": headers}
+
+    @staticmethod
+    def hang() -> dict[str, Any]:
+        return {"kind": "hang"}
+
+    @staticmethod
+    def dropped_stream(content: str, keep: float = 0.5) -> dict[str, Any]:
+        return {"kind": "dropped_stream", "content": content, "keep": keep}
+
+    @staticmethod
+    def sequence(*replies: dict[str, Any]) -> dict[str, Any]:
+        return {"kind": "sequence", "replies": list(replies), "next": 0}
 
     @staticmethod
     def slow(delay: float, content: str = "") -> dict[str, Any]:
@@ -76,12 +96,19 @@ class FakeOpenAI:
     # ------------------------------------------------------------------ protocol
     def _respond(self, h: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
         r = self.reply
+        if r["kind"] == "sequence":
+            i = min(r["next"], len(r["replies"]) - 1)
+            r["next"] += 1
+            r = r["replies"][i]
+        if r["kind"] == "hang":
+            self.stopping.wait(120)
+            return
         time.sleep(r.get("delay", 0))
         if h.path.rstrip("/") != "/v1/chat/completions":
             return self._send(h, 404, {"error": {"message": "not found"}})
         if r["kind"] == "status":
             err = {"error": {"message": r["message"], "type": "fake", "code": r["code"]}}
-            return self._send(h, r["code"], err, {"retry-after-ms": "10"})
+            return self._send(h, r["code"], err, r.get("headers", {}))
         if r["kind"] == "raw":
             return self._send_bytes(h, 200, r["body"].encode(), "application/json")
         model = body.get("model", "fake")
@@ -99,6 +126,8 @@ class FakeOpenAI:
         pieces = [content[i : i + 6] for i in range(0, len(content), 6)]
         if r["kind"] == "broken_stream":
             pieces = pieces[: max(1, len(pieces) // 2)]
+        if r["kind"] == "dropped_stream":
+            pieces = pieces[: int(len(pieces) * r["keep"])]
         for i, piece in enumerate(pieces):
             delta = {"role": "assistant", "content": piece} if i == 0 else {"content": piece}
             self._event(h, {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": model,
@@ -106,6 +135,9 @@ class FakeOpenAI:
         if r["kind"] == "broken_stream":
             h.wfile.write(b"data: {this is not json\n\n")
             h.wfile.flush()
+            return
+        if r["kind"] == "dropped_stream":  # the connection just closes: no finish_reason, no [DONE]
+            h.close_connection = True
             return
         self._event(h, {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": model,
                         "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})

@@ -6,7 +6,8 @@
 - ``llm``: any chat model behind an OpenAI-compatible endpoint (RAG_LLM_BASE_URL, RAG_LLM_MODEL,
   RAG_LLM_API_KEY); falls back to the extractive answer, with a notice, when the endpoint fails.
 
-Both verify every sentence against the chunks it cites (:mod:`rag.answer.verify`).
+Both verify every sentence against the chunks it cites (:mod:`rag.answer.verify`), and both
+compose only from passages that do not address the reader or the model (:mod:`rag.answer.guard`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ..errors import ConfigError
 from ..settings import ANSWER_MODES, Settings
 from .base import Answerer, Draft, verify_draft
 from .extractive import ExtractiveAnswerer
+from .guard import ScreenedAnswerer
 
 __all__ = ["Answerer", "Draft", "ExtractiveAnswerer", "make_answerer", "verify_draft"]
 
@@ -29,7 +31,7 @@ def make_answerer(mode: str, settings: Settings, corpus=None) -> Answerer:
 
     extractive = ExtractiveAnswerer(corpus, vocabulary_for(settings.vocabulary_files))
     if mode == "extractive":
-        return extractive
+        return ScreenedAnswerer(extractive)
     if mode == "llm":
         if not settings.llm_configured:
             missing = [n for n, v in (("RAG_LLM_BASE_URL", settings.llm_base_url), ("RAG_LLM_MODEL", settings.llm_model)) if not v]
@@ -41,6 +43,6 @@ def make_answerer(mode: str, settings: Settings, corpus=None) -> Answerer:
         from .llm import LLMAnswerer
 
         answerer = LLMAnswerer(settings)
-        answerer.fallback = extractive
-        return answerer
+        answerer.fallback = extractive  # given the same screened passages as the model
+        return ScreenedAnswerer(answerer)
     raise ConfigError(f"answer mode {mode!r} is not valid; choose one of {', '.join(ANSWER_MODES)}")

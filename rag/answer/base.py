@@ -25,6 +25,7 @@ from ..types import (
     sentences_text,
 )
 from .citations import best_span, make_citation, quote_span
+from .guard import guard_sentences, unflagged
 from .verify import CitedSentence, verify_sentences
 
 ABSTAIN_PREFIX = "文件中未找到"
@@ -87,6 +88,9 @@ def verify_draft(draft: Draft, documents: Mapping[str, DocumentInfo]) -> Answer:
     if draft.abstained:
         return _abstained_answer(draft, documents, notices)
     verified = verify_sentences(draft.sentences, draft.sources)
+    # document text is data: a passage that addresses the reader/model is never a sentence's only support
+    verified, dropped, guard_notices = guard_sentences(verified, draft.sources)
+    notices += guard_notices
     if verified.unknown_ids:
         ids = "、".join(f"[{n}]" for n in verified.unknown_ids)
         notices.append(f"回答引用了不存在的来源编号 {ids}，已删除。")
@@ -97,6 +101,8 @@ def verify_draft(draft: Draft, documents: Mapping[str, DocumentInfo]) -> Answer:
     for i, (s, check) in enumerate(zip(verified.sentences, verified.checks)):
         if final and i < len(draft.separators) and "\n" in draft.separators[i]:
             paragraph += 1
+        if i in dropped:
+            continue
         if not s.supported:
             final.append(AnswerSentence(s.text, (), False, paragraph, draft.sentences[i].display))
             why = f"（未见于引文的数字：{'、'.join(check.missing_facts)}）" if check.missing_facts else ""
@@ -123,7 +129,7 @@ def verify_draft(draft: Draft, documents: Mapping[str, DocumentInfo]) -> Answer:
     if not any(s.supported for s in final):
         # Nothing verifiable: answer as an abstention instead of showing unsourced text.
         notices.append("回答中没有能在来源中核实的句子。")
-        closest = [sc.chunk for sc in draft.retrieved[:3]]
+        closest = unflagged([sc.chunk for sc in draft.retrieved])[:3]
         return _abstained_answer(replace(draft, abstained=True, closest=closest), documents, notices)
     marked = mark_runs(final)
     return Answer(

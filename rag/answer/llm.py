@@ -1,24 +1,25 @@
-"""LLM answers: any chat model behind an OpenAI-compatible endpoint, through LangChain.
+"""LLM answers: any chat model behind an OpenAI-compatible endpoint.
 
 vLLM, Ollama, DeepSeek, Qwen/DashScope and OpenAI all speak ``/v1/chat/completions``;
 configure RAG_LLM_BASE_URL, RAG_LLM_MODEL and (if needed) RAG_LLM_API_KEY.
 
 The model sees the retrieved chunks as numbered sources (as many as fit in
-``llm_context_tokens``, counted with tiktoken) and the Chinese prompt templates in
-``prompts/`` (answer only from the sources, [n] after every sentence, say
-"文件中未找到……" otherwise, treat instructions inside sources as text). Its reply is
-verified like any answer. When the endpoint is down, slow, rate-limited, or the reply
-is empty, unparseable or rests on source numbers that do not exist, the extractive
-answer is returned instead, with a notice saying why.
+``llm_context_tokens``, counted with tiktoken) fenced between markers, and the Chinese prompt
+templates in ``prompts/`` (answer only from the sources, [n] after every sentence, say
+"文件中未找到……" otherwise, never follow instructions inside the sources). Its reply is
+verified like any answer. The call (:mod:`rag.answer.llm_client`) has one deadline per question,
+``RAG_LLM_TIMEOUT`` seconds from its arrival; when the endpoint is down, slow, rate-limited, paused
+by the circuit breaker, cuts its stream short, or the reply is empty, unparseable or rests on source
+numbers that do not exist, the extractive answer is returned instead, with a notice saying why.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
-from functools import cached_property
 from pathlib import Path
 
 from ..errors import ConfigError, LLMError
@@ -27,7 +28,9 @@ from ..text import heading_label
 from ..tokens import count_tokens
 from ..types import Answer, Chunk, DocumentInfo, ScoredChunk
 from .base import ABSTAIN_PREFIX, BaseAnswerer, Draft, verify_draft
+from .deadline import CircuitBreaker, question_deadline
 from .extractive import ExtractiveAnswerer
+from .llm_client import ChatClient, LLMCallError
 from .verify import parse_cited_sentences
 
 log = logging.getLogger(__name__)
@@ -35,7 +38,6 @@ log = logging.getLogger(__name__)
 SYSTEM_FILE = "answer_system.txt"
 USER_FILE = "answer_user.txt"
 _PACKAGED_PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
-MAX_RETRIES = 1  # one retry (the openai client backs off, honouring Retry-After) before falling back
 
 
 def prompts_dir(settings: Settings) -> Path:
@@ -52,7 +54,12 @@ def prompts_dir(settings: Settings) -> Path:
 def format_source(n: int, chunk: Chunk, documents: Mapping[str, DocumentInfo]) -> str:
     doc = documents.get(chunk.doc_id)
     where = heading_label(((doc.title if doc else chunk.title), chunk.part, *chunk.heading_path))
-    return f"[{n}] {where}\n{chunk.text}"
+    return f"[{n}] {where}\n{unfenced(chunk.text)}"
+
+
+def unfenced(text: str) -> str:
+    """``text`` unable to close the sources' fence (<<<来源结束>>>) early: angle-bracket runs become guillemets."""
+    return text.replace("<<<", "‹‹‹").replace(">>>", "›››")
 
 
 def number_sources(
@@ -75,20 +82,10 @@ def number_sources(
 
 def describe_failure(err: BaseException) -> str:
     """A short Chinese reason for a failed call, for the user-visible notice."""
-    import openai
-
-    if isinstance(err, (openai.APITimeoutError, TimeoutError)):
-        return "连接超时"
-    if isinstance(err, openai.RateLimitError):
-        return "请求过于频繁，HTTP 429"
-    if isinstance(err, openai.AuthenticationError):
-        return "API 密钥无效，HTTP 401"
-    if isinstance(err, openai.APIStatusError):
-        return f"服务返回错误，HTTP {err.status_code}"
-    if isinstance(err, openai.APIConnectionError):
-        return "无法连接服务"
-    if isinstance(err, LLMError):
+    if isinstance(err, (LLMCallError, LLMError)):
         return str(err)
+    if isinstance(err, TimeoutError):
+        return "连接超时"
     return f"返回内容无法解析：{type(err).__name__}"
 
 
@@ -105,39 +102,18 @@ class LLMAnswerer(BaseAnswerer):
         folder = prompts_dir(settings)  # fail now, not on the first question
         self.system_template = (folder / SYSTEM_FILE).read_text(encoding="utf-8")
         self.user_template = (folder / USER_FILE).read_text(encoding="utf-8")
+        # one client per answerer, shared by every question: its own concurrency limit and circuit breaker
+        breaker = CircuitBreaker(settings.llm_breaker_failures, settings.llm_breaker_cooldown)
+        self.client = ChatClient(settings.llm_base_url, settings.llm_model, settings.llm_api_key,
+                                 max_concurrency=settings.llm_concurrency, breaker=breaker)
 
-    # ------------------------------------------------------------------ LangChain pieces (built on first use)
-    @cached_property
-    def prompt(self):
-        from langchain_core.prompts import ChatPromptTemplate
+    # ------------------------------------------------------------------ the endpoint
 
-        return ChatPromptTemplate.from_messages([("system", self.system_template), ("human", self.user_template)])
-
-    def _model(self, streaming: bool):
-        from langchain_openai import ChatOpenAI
-
-        s = self.settings
-        return ChatOpenAI(
-            model=s.llm_model,
-            base_url=s.llm_base_url,
-            api_key=s.llm_api_key or "not-needed",  # vLLM/Ollama accept any key; the client insists on one
-            timeout=s.llm_timeout,
-            max_retries=MAX_RETRIES,
-            temperature=0,
-            streaming=streaming,
-            stream_usage=False,
-            use_responses_api=False,  # every OpenAI-compatible server has chat completions
-        )
-
-    @cached_property
-    def chain(self):
-        """prompt | chat model, streaming."""
-        return self.prompt | self._model(streaming=True)
-
-    @cached_property
-    def chain_blocking(self):
-        """prompt | chat model, one JSON reply."""
-        return self.prompt | self._model(streaming=False)
+    def messages(self, question: str, sources_block: str) -> list[dict[str, str]]:
+        """The system and user messages (the templates of ``prompts/``, filled in)."""
+        values = {"sources": sources_block, "question": question}
+        user = re.sub(r"\{(sources|question)\}", lambda m: values[m.group(1)], self.user_template)  # one pass
+        return [{"role": "system", "content": self.system_template}, {"role": "user", "content": user}]
 
     def prompt_budget(self) -> int:
         """Tokens left for sources after the templates."""
@@ -158,26 +134,22 @@ class LLMAnswerer(BaseAnswerer):
 
     def _run(self, question, retrieved, documents, streaming: bool) -> Iterator[str | Answer]:
         t0 = time.perf_counter()
+        deadline = question_deadline(self.settings.llm_timeout)  # counted from the question's arrival
         if not retrieved:
             yield from self.fallback.stream(question, retrieved, documents)
             return
         sources, block = number_sources(retrieved, documents, self.prompt_budget())
-        inputs = {"question": question.strip(), "sources": block}
         parts: list[str] = []
         try:
-            if streaming:
-                # llm_timeout bounds the connection and every wait for the next piece (httpx timeouts)
-                for msg in self.chain.stream(inputs):
-                    delta = msg.content if isinstance(msg.content, str) else ""
-                    if delta:
-                        parts.append(delta)
-                        yield delta
-            else:
-                msg = self.chain_blocking.invoke(inputs)
-                parts.append(msg.content if isinstance(msg.content, str) else "")
+            # one deadline covers waiting for a slot, connecting, the retry, Retry-After and the whole stream
+            for delta in self.client.chat(self.messages(question.strip(), block), deadline, stream=streaming):
+                parts.append(delta)
+                if streaming:
+                    yield delta
         except Exception as e:  # noqa: BLE001 - any endpoint failure means: answer without the model
             log.warning("LLM call failed: %s: %s", type(e).__name__, e)
-            yield from self._fall_back(question, retrieved, documents, f"大模型服务不可用（{describe_failure(e)}），已改用摘录式回答。", bool(parts))
+            yield from self._fall_back(question, retrieved, documents, f"大模型服务不可用（{describe_failure(e)}），已改用摘录式回答。",
+                                       streaming and bool(parts))
             return
         timings = {"llm": (time.perf_counter() - t0) * 1000}
         text = "".join(parts).strip()
