@@ -5,6 +5,10 @@ JSON in, JSON out; errors are ``{"error": "...", "field": ...}`` with a 4xx/5xx 
 - ``POST /api/ask``    ``{"question", "mode"?, "docs"?, "id"?}`` -> one line of ``rag ask --batch``
 - ``POST /api/search`` ``{"question", "k"?, "docs"?, "id"?}`` -> one line of ``rag search --batch``
 - ``GET  /api/health`` index status and the document list
+
+Two worker lanes: LLM-mode questions run on their own threads (``LLM_THREADS``; each mostly waits on
+the network, at most RAG_LLM_TIMEOUT counted from the request's arrival), everything else —
+extractive answers, search, health — on ``FAST_THREADS`` others, so they never queue behind LLM calls.
 """
 
 from __future__ import annotations
@@ -12,14 +16,17 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
-from starlette.concurrency import run_in_threadpool
 
+from ..answer.deadline import question_arrived
+from ..answer.guard import flag_reason
 from ..errors import ConfigError, IndexMismatchError, IndexMissingError, InputError, LLMError, RagError
 from ..pipeline import Pipeline
 from ..settings import check_answer_mode, check_top_k
@@ -30,6 +37,8 @@ MAX_QUESTION_CHARS = 2000
 _BASIC = HTTPBasic(auto_error=False)  # module level: FastAPI resolves the annotations below from globals
 ASK_FIELDS = ("question", "mode", "docs", "id")
 SEARCH_FIELDS = ("question", "k", "docs", "id")
+FAST_THREADS = 16  # extractive answers, search, health: CPU-bound, milliseconds each
+LLM_THREADS = 64  # LLM-mode questions: each waits on the endpoint (at most RAG_LLM_TIMEOUT)
 
 
 class ApiError(Exception):
@@ -111,9 +120,18 @@ def _search_payload(pipeline: Pipeline, data: dict[str, Any]) -> dict[str, Any]:
     if k is not None:
         _checked(check_top_k, k, "k")
     filters = _filters(pipeline, data.get("docs"))
-    results = [r.to_result() for r in pipeline.search(data["question"], top_k=k, filters=filters)]
+    results = [_result(r) for r in pipeline.search(data["question"], top_k=k, filters=filters)]
     out = {"id": str(data["id"])} if "id" in data else {}
     return {**out, "question": data["question"], "results": results}
+
+
+def _result(scored) -> dict[str, Any]:
+    """A search result; a passage that addresses the reader or the model carries a ``warning``."""
+    out = scored.to_result()
+    reason = flag_reason(scored.chunk)
+    if reason:
+        out["warning"] = f"疑似指令性文字（{reason}），不作为回答依据"
+    return out
 
 
 def _health(pipeline: Pipeline) -> dict[str, Any]:
@@ -143,10 +161,18 @@ def api_router(pipeline: Pipeline, auth: tuple[str, str] | None) -> APIRouter:
 
         deps.append(Depends(check))
     router = APIRouter(prefix="/api", dependencies=deps)
+    fast, slow = CapacityLimiter(FAST_THREADS), CapacityLimiter(LLM_THREADS)  # per app: one per event loop
 
     async def run(handler, request: Request, allowed: tuple[str, ...]) -> dict[str, Any]:
+        arrived = time.monotonic()
         data = _parse_body(await request.body(), allowed)
-        return await run_in_threadpool(handler, pipeline, data)  # the pipeline is CPU-bound and synchronous
+        llm = handler is _ask_payload and (data.get("mode") or pipeline.settings.answer_mode) == "llm"
+
+        def work():
+            with question_arrived(arrived):  # the LLM deadline counts from here, queueing for a thread included
+                return handler(pipeline, data)
+
+        return await to_thread.run_sync(work, limiter=slow if llm else fast)  # the pipeline is synchronous
 
     @router.post("/ask")
     async def ask(request: Request):
@@ -158,7 +184,7 @@ def api_router(pipeline: Pipeline, auth: tuple[str, str] | None) -> APIRouter:
 
     @router.get("/health")
     async def health():
-        return await run_in_threadpool(_health, pipeline)
+        return await to_thread.run_sync(_health, pipeline, limiter=fast)
 
     return router
 

@@ -7,16 +7,41 @@ from importlib.resources import files
 
 import gradio as gr
 from fastapi import FastAPI
+from starlette.routing import Mount
 
 from ..pipeline import Pipeline
 from ..settings import Settings
 from .api import api_router, install_error_handlers
+from .auth import LoginRequired
 from .ui import build_ui
+
+# Gradio's queue, set deliberately (README "Reliability"). Questions (extractive or LLM) form one
+# concurrency group of UI_ASK_CONCURRENCY: an LLM question mostly waits on the network, at most
+# RAG_LLM_TIMEOUT, while the LLM client limits requests to the endpoint itself (RAG_LLM_CONCURRENCY),
+# so many can run at once without an extractive question queueing behind them. Every other event
+# (show a turn, feedback, export) has its own group of UI_OTHER_CONCURRENCY. Gradio runs them on its
+# own UI_THREADS worker threads (not the default pool of 40 that Starlette shares), and at most
+# UI_QUEUE_MAX events wait; beyond that a user is told the queue is full instead of waiting without end.
+UI_THREADS = 64
+UI_ASK_CONCURRENCY = 32
+UI_OTHER_CONCURRENCY = 8
+UI_QUEUE_MAX = 256
+ASK_EVENT = "ask"  # the name of the UI's question handler (rag/serve/ui.py)
+AUTH_MESSAGE = "政策问答助手：请登录"
 
 
 def static_text(name: str) -> str:
     """The text of ``static/<name>`` (package data of :mod:`rag.serve`)."""
     return files("rag.serve").joinpath("static", name).read_text(encoding="utf-8")
+
+
+def configure_queue(ui: gr.Blocks) -> gr.Blocks:
+    """Gradio's threads, queue size and concurrency groups (see UI_* above)."""
+    ui.max_threads = UI_THREADS  # != 40, so Gradio makes its own thread limiter at startup
+    for fn in ui.fns.values():
+        if getattr(fn.fn, "__name__", "") == ASK_EVENT:
+            fn.concurrency_id, fn.concurrency_limit = ASK_EVENT, UI_ASK_CONCURRENCY
+    return ui.queue(default_concurrency_limit=UI_OTHER_CONCURRENCY, max_size=UI_QUEUE_MAX)
 
 
 def build_app(pipeline: Pipeline, auth: tuple[str, str] | None = None):
@@ -26,9 +51,18 @@ def build_app(pipeline: Pipeline, auth: tuple[str, str] | None = None):
     app.include_router(api_router(pipeline, auth))  # before the mount at "/", which matches everything
     theme = gr.themes.Default(font=["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "sans-serif"],
                               font_mono=["Noto Sans Mono CJK SC", "monospace"])
-    return gr.mount_gradio_app(app, build_ui(pipeline), path="/", auth=auth, auth_message="政策问答助手：请登录",
-                               css=static_text("ui.css"), js=static_text("ui.js"), theme=theme, footer_links=[],
-                               run_history=False, ssr_mode=False)
+    app = gr.mount_gradio_app(app, configure_queue(build_ui(pipeline)), path="/", auth=auth,
+                              auth_message=AUTH_MESSAGE, css=static_text("ui.css"), js=static_text("ui.js"),
+                              theme=theme, footer_links=[], run_history=False, ssr_mode=False)
+    if auth is not None:  # nothing but the login page without credentials (rag/serve/auth.py)
+        gradio_app = next(r.app for r in app.routes if isinstance(r, Mount) and isinstance(r.app, gr.routes.App))
+
+        def session_ok(cookies: dict[str, str]) -> bool:
+            names = (f"access-token-{gradio_app.cookie_id}", f"access-token-unsecure-{gradio_app.cookie_id}")
+            return any(cookies.get(n) in gradio_app.tokens for n in names if cookies.get(n))
+
+        app.add_middleware(LoginRequired, auth=auth, session_ok=session_ok, message=AUTH_MESSAGE)
+    return app
 
 
 def prepare(settings: Settings) -> Pipeline:
