@@ -33,7 +33,7 @@ def table_phrase(row: str, context: str) -> str:
         parts = [f"{h}：{c}" for h, c in zip(headers, cells) if c and h not in ("序号", "编号")]
     else:
         parts = [c for c in cells if c]
-    return "，".join(parts) + "。"
+    return "，".join(parts).rstrip("。；;，, ") + "。"
 
 
 def simplified_display(text: str) -> str:

@@ -67,6 +67,7 @@ from .question import (
     discount_unseen,
     document_names,
     drop_unknown,
+    named_documents,
     split_question,
     with_context,
 )
@@ -248,7 +249,7 @@ class ExtractiveAnswerer(BaseAnswerer):
             picked, notice = section
             timings = {"compose": (time.perf_counter() - t0) * 1000}
             return _draft_from(question, self.mode, picked, retrieved, [notice] if notice else [], timings)
-        subs = [answer_part(q, views) for q in parts]
+        subs = [answer_part(q, _in_named(views, q, documents)) for q in parts]
         notices: list[str] = []
         if len(subs) > 1:
             answered = [s for s in subs if s.picked]
@@ -256,7 +257,7 @@ class ExtractiveAnswerer(BaseAnswerer):
                 if not s.picked:
                     notices.append(f"文件中未找到“{s.question.text}”的答案。")
             if not answered:
-                subs = [answer_part(whole, views)]
+                subs = [answer_part(whole, _in_named(views, whole, documents))]
         picked: list[Candidate] = []
         for s in subs:
             for c in s.picked:
@@ -281,6 +282,13 @@ class ExtractiveAnswerer(BaseAnswerer):
         answer = verify_draft(self.compose(question, retrieved, documents), documents)
         yield answer.answer
         yield answer
+
+
+def _in_named(views: list[ChunkView], q: QuestionInfo, documents: Mapping[str, DocumentInfo]) -> list[ChunkView]:
+    """Only the passages of the documents the question names (报道里说…), when it names any that were retrieved."""
+    named = named_documents(q, documents)
+    inside = [v for v in views if v.chunk.doc_id in named]
+    return inside or views
 
 
 def _draft_from(question, mode, picked: list[Candidate], retrieved, notices, timings) -> Draft:

@@ -323,6 +323,19 @@ def names_document(key: str, doc_names: frozenset[tuple[str, bool]]) -> bool:
     return len(key) >= 2 and any(key == n or n.endswith(key) or (kind and n.startswith(key)) for n, kind in doc_names)
 
 
+def named_documents(q: QuestionInfo, documents: Mapping[str, DocumentInfo]) -> frozenset[str]:
+    """Ids of the documents the question names by kind or alias (报道里…, 白皮书和新闻报道…); empty if none."""
+    refs = [t.key for t in q.terms if t.doc_ref and not t.borrowed]  # another part's document is not this one's
+    if not refs:
+        return frozenset()
+    out = set()
+    for doc_id, doc in documents.items():
+        names = frozenset((k, i == 0) for i, n in enumerate(doc_names_of(doc)) if len(k := match_key(n)) >= 2)
+        if any(names_document(r, names) for r in refs):
+            out.add(doc_id)
+    return frozenset(out)
+
+
 def split_question(question: str) -> list[str]:
     """Sub-questions of "A？B？" (each ending at its question mark); the whole question when there is one."""
     parts = [p.strip() for p in SUBQUESTION_END.split(question) if p.strip()]
