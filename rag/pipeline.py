@@ -152,7 +152,13 @@ class Pipeline:
         t0 = time.perf_counter()
         q = clean_query(question)
         answerer = self.answerer(mode)
-        retrieved = self.search(q, top_k=top_k, filters=filters)
+        query, notices = q, ()
+        rewriter = getattr(answerer, "rewriter", None)  # LLM mode: the question in the documents' terms
+        if rewriter is not None:
+            rewrite, why = rewriter.rewrite(q)
+            query = rewrite.retrieval_text(q) if rewrite else q
+            notices = (why,) if why else ()
+        retrieved = self.search(query, top_k=top_k, filters=filters)
         t1 = time.perf_counter()
         final: Answer | None = None
         for item in answerer.stream(q, retrieved, self.documents):
@@ -164,4 +170,5 @@ class Pipeline:
         t2 = time.perf_counter()
         timings = dict(final.timings_ms)
         timings.update(retrieve=(t1 - t0) * 1000, answer=(t2 - t1) * 1000, total=(t2 - t0) * 1000)
-        yield replace(final, question=question if not final.question else final.question, timings_ms=timings)
+        yield replace(final, question=question if not final.question else final.question, timings_ms=timings,
+                      query=query if query != q else "", notices=(*notices, *final.notices))

@@ -72,6 +72,8 @@ class Settings:
     prompts_dir: Path = field(default=Path("prompts"), metadata=_env("RAG_PROMPTS_DIR"))
     # extra vocabulary TOML files (format of rag/data/policy_terms.toml), separated by os.pathsep or ","
     vocabulary: str = field(default="", metadata=_env("RAG_VOCABULARY"))
+    # LLM mode: rewrite the question into the documents' terms (and parts) before retrieval
+    llm_rewrite: bool = field(default=True, metadata=_env("RAG_LLM_REWRITE"))
     # LLM reliability (issue #12): requests in flight to the endpoint (the rest wait, on their deadline);
     # the circuit breaker opens after this many consecutive failures and tries again after the cooldown (s)
     llm_concurrency: int = field(default=8, metadata=_env("RAG_LLM_CONCURRENCY"))

@@ -225,6 +225,7 @@ class Answer:
     notices: tuple[str, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
     id: str = ""
+    query: str = ""  # what retrieval searched for when it differs from the question (LLM mode's rewrite)
 
     def paragraphs(self) -> tuple[tuple[AnswerSentence, ...], ...]:
         """The sentences grouped into paragraphs (empty for an abstention)."""
@@ -243,6 +244,7 @@ class Answer:
             "retrieved": [r.chunk.id for r in self.retrieved],
             "notices": list(self.notices),
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            **({"query": self.query} if self.query else {}),
         }
 
 

@@ -43,6 +43,22 @@ def make_answerer(mode: str, settings: Settings, corpus=None) -> Answerer:
         from .llm import LLMAnswerer
 
         answerer = LLMAnswerer(settings)
+        if settings.llm_rewrite:
+            answerer.rewriter = _rewriter(settings, answerer.client, vocabulary_for(settings.vocabulary_files))
         answerer.fallback = extractive  # given the same screened passages as the model
         return ScreenedAnswerer(answerer)
     raise ConfigError(f"answer mode {mode!r} is not valid; choose one of {', '.join(ANSWER_MODES)}")
+
+
+def _rewriter(settings: Settings, client, vocab):
+    """The question rewriter of LLM mode (None, with a warning, when its prompt file is missing)."""
+    import logging
+
+    from .llm import prompts_dir
+    from .rewrite import REWRITE_FILE, QueryRewriter
+
+    path = prompts_dir(settings) / REWRITE_FILE
+    if not path.is_file():
+        logging.getLogger(__name__).warning("no %s: LLM mode retrieves with the question as asked", path)
+        return None
+    return QueryRewriter(client, path.read_text(encoding="utf-8"), vocab, settings.llm_timeout)

@@ -144,10 +144,12 @@ def _rank_cell(rank: int | None, score: float | None) -> str:
     return f'<td class="rag-num">{rank}<small>（{score:.3f}）</small></td>' if score is not None else f'<td class="rag-num">{rank}</td>'
 
 
-def retrieval_html(retrieved: Sequence[ScoredChunk], cited: dict[str, int] | None = None, snippet: int = 80) -> str:
+def retrieval_html(retrieved: Sequence[ScoredChunk], cited: dict[str, int] | None = None, snippet: int = 80,
+                   query: str = "") -> str:
     """The ranked passages with per-retriever ranks/scores and the fused score.
 
-    ``cited`` maps chunk ids to the [n] the answer gave them, so one sees which passages were used.
+    ``cited`` maps chunk ids to the [n] the answer gave them, so one sees which passages were used;
+    ``query`` is what retrieval searched for when it differs from the question (LLM mode's rewrite).
     """
     if not retrieved:
         return '<div class="rag-empty">提问后，这里显示检索到的段落及其 BM25、向量与融合排名。</div>'
@@ -169,7 +171,8 @@ def retrieval_html(retrieved: Sequence[ScoredChunk], cited: dict[str, int] | Non
         )
     note = ('<div class="rag-foot">融合分数：各检索器名次的加权倒数排名融合（RRF）；“—”表示该检索器未检出或未启用；'
             '[n] 表示该段落被回答引用。</div>')
-    return (f'<table class="rag-retrieval"><thead><tr><th>融合名次</th><th>融合分数</th>{head}<th>段落</th></tr></thead>'
+    searched = (f'<div class="rag-query">检索用语（大模型改写）：{esc(query)}</div>' if query else "")
+    return (f'{searched}<table class="rag-retrieval"><thead><tr><th>融合名次</th><th>融合分数</th>{head}<th>段落</th></tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table>{note}')
 
 

@@ -69,7 +69,7 @@ def build_ui(pipeline: Pipeline):
         answer = turns[turn - 1] if 0 < turn <= len(turns) else None
         if answer is None:
             return sources_html(None), retrieval_html(())
-        return sources_html(answer, turn), retrieval_html(answer.retrieved, cited_ids(answer))
+        return sources_html(answer, turn), retrieval_html(answer.retrieved, cited_ids(answer), query=answer.query)
 
     def ask(question: str, messages: list, turns: list, docs: list, mode: str):
         question = (question or "").strip()
