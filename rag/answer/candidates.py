@@ -79,7 +79,7 @@ def chunk_views(retrieved: Sequence[ScoredChunk], documents: Mapping[str, Docume
         elif c.kind == "table_row" or (c.kind == "list_item" and len(c.text) <= UNIT_MAX):
             spans = [(0, len(c.text), c.text)]
         else:
-            spans = [(s.start, s.end, s.text) for s in split_sentences(c.text, clauses=True, min_chars=10)]
+            spans = _merge_item_heading(c, [(s.start, s.end, s.text) for s in split_sentences(c.text, clauses=True, min_chars=10)])
         sentence_ends = [s.end for s in split_sentences(c.text, min_chars=10)]
         for start, end, text in spans:
             view.candidates.append(
@@ -92,6 +92,17 @@ def chunk_views(retrieved: Sequence[ScoredChunk], documents: Mapping[str, Docume
             )
         views.append(view)
     return views
+
+
+def _merge_item_heading(chunk: Chunk, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """A passage that opens with its own heading (17.建设一批专精特新园区。…) keeps the heading with
+    the sentence after it: a bare heading says what the item is about, not what it does."""
+    if len(spans) < 2 or not chunk.heading_path:
+        return spans
+    (s0, e0, t0), (_, e1, _) = spans[0], spans[1]
+    if match_key(t0) != match_key(chunk.heading_path[-1]):
+        return spans
+    return [(s0, e1, chunk.text[s0:e1])] + spans[2:]
 
 
 def coverage(q: QuestionInfo, key: str, context_key: str) -> tuple[float, bool]:
