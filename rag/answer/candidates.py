@@ -33,6 +33,8 @@ UNIT_MAX = 80  # a list item up to this long is one unit; longer ones are split 
 
 @dataclass
 class Candidate:
+    """One candidate answer sentence (or clause, table row, list item) of a chunk, with its offsets and value types."""
+
     chunk: Chunk
     rank: int
     start: int
@@ -61,6 +63,7 @@ class ChunkView:
 
 
 def context_key(chunk: Chunk, doc: DocumentInfo | None) -> str:
+    """Match key of what surrounds a chunk: title, part, headings, table context, issuer, date, document names."""
     parts = [doc.title if doc else chunk.title, chunk.part, chunk.part_issuer, " ".join(chunk.heading_path),
              chunk.context]
     if doc:
@@ -99,7 +102,7 @@ def _merge_item_heading(chunk: Chunk, spans: list[tuple[int, int, str]]) -> list
     the sentence after it: a bare heading says what the item is about, not what it does."""
     if len(spans) < 2 or not chunk.heading_path:
         return spans
-    (s0, e0, t0), (_, e1, _) = spans[0], spans[1]
+    (s0, _, t0), (_, e1, _) = spans[0], spans[1]
     if match_key(t0) != match_key(chunk.heading_path[-1]):
         return spans
     return [(s0, e1, chunk.text[s0:e1])] + spans[2:]

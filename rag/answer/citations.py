@@ -76,6 +76,7 @@ def best_span(sentence: str, chunk_text: str) -> Span:
 
 
 def make_citation(n: int, chunk: Chunk, documents: Mapping[str, DocumentInfo], quote: str) -> Citation:
+    """Citation ``[n]`` of ``chunk`` quoting ``quote``, with its document's metadata and the memo line."""
     doc = documents.get(chunk.doc_id)
     return Citation(
         n=n,

@@ -59,6 +59,7 @@ from .candidates import (
     typed,
     without_frames,
 )
+from .display import display_text
 from .question import (
     ENUM_SEP,
     QuestionInfo,
@@ -71,7 +72,6 @@ from .question import (
     split_question,
     with_context,
 )
-from .display import display_text
 from .sections import section_answer
 from .verify import CitedSentence, bigrams, facts
 
@@ -124,6 +124,8 @@ def _eligible(q: QuestionInfo, cand: Candidate, prev_key: str, view: ChunkView) 
 
 @dataclass
 class SubAnswer:
+    """What one (sub-)question got: the picked sentences, or why it abstains (missing terms, a lacking value type)."""
+
     question: QuestionInfo
     picked: list[Candidate]
     missing: list[str]  # term keys not found anywhere (for the abstention message)
@@ -240,6 +242,7 @@ class ExtractiveAnswerer(BaseAnswerer):
         return drop_unknown(discount_unseen(q, views), self.corpus)
 
     def compose(self, question: str, retrieved: Sequence[ScoredChunk], documents: Mapping[str, DocumentInfo]) -> Draft:
+        """The Draft (picked verbatim sentences and their sources, or an abstention) before verification."""
         t0 = time.perf_counter()
         views = chunk_views(retrieved, documents)
         names = document_names(documents)
@@ -279,6 +282,7 @@ class ExtractiveAnswerer(BaseAnswerer):
         return _draft_from(question, self.mode, picked, retrieved, notices, timings)
 
     def stream(self, question: str, retrieved: Sequence[ScoredChunk], documents: Mapping[str, DocumentInfo]) -> Iterator[str | Answer]:
+        """The answer text in one piece, then the verified Answer (nothing to stream without a model)."""
         answer = verify_draft(self.compose(question, retrieved, documents), documents)
         yield answer.answer
         yield answer

@@ -72,10 +72,12 @@ class Manifest:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)  # relative path -> {"size", "sha256"}
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object written to manifest.json."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        """The manifest read from manifest.json's object."""
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})  # type: ignore[arg-type]
 
     def write(self, index_dir: Path) -> None:

@@ -37,7 +37,9 @@ class IndexedCorpus(Protocol):
     documents: Mapping[str, DocumentInfo]
 
     @property
-    def retrieval_info(self) -> dict[str, Any]: ...
+    def retrieval_info(self) -> dict[str, Any]:
+        """The manifest's retrieval section (what each ranker wrote at build time)."""
+        ...
 
 
 class RetrievalArtifacts:

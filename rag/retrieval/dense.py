@@ -112,7 +112,9 @@ class Encoder(Protocol):
 
     dim: int
 
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length query vectors, one row per text."""
+        ...
 
 
 def load_sentence_transformer(name_or_path: str):

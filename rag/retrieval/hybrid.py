@@ -28,7 +28,9 @@ class Retriever(Protocol):
 
     name: str
 
-    def retrieve(self, query: str, top_k: int, filters: Filters | None = None) -> list[ScoredChunk]: ...
+    def retrieve(self, query: str, top_k: int, filters: Filters | None = None) -> list[ScoredChunk]:
+        """The ``top_k`` best chunks for ``query`` within ``filters``, best first."""
+        ...
 
 
 class Ranker(Protocol):
@@ -36,13 +38,17 @@ class Ranker(Protocol):
 
     name: str
 
-    def rank(self, query: str, depth: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]: ...
+    def rank(self, query: str, depth: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """(row, score) pairs, best first, at most ``depth``; ``allowed`` is a boolean row mask."""
+        ...
 
 
 class Reranker(Protocol):
     """Reorders the fused candidates (e.g. a cross-encoder); returns them best first."""
 
-    def rerank(self, query: str, results: list[ScoredChunk]) -> list[ScoredChunk]: ...
+    def rerank(self, query: str, results: list[ScoredChunk]) -> list[ScoredChunk]:
+        """``results`` reordered (best first) for ``query``."""
+        ...
 
 
 # --------------------------------------------------------------------------- retriever
