@@ -149,8 +149,10 @@ def test_concurrent_questions_against_a_hanging_endpoint_all_fall_back_in_time(s
     for t in threads:
         t.join(10)
     assert len(answers) == 8 and max(took) < TIMEOUT + 1.0, took
-    assert all(a.mode == "extractive" and "超时" in a.notices[0] for a in answers)
-    assert len(server.requests) <= 2 + 2  # at most llm_concurrency in flight; then the breaker may open
+    # timed out, or refused at once by the circuit breaker that the timeouts opened
+    assert all(a.mode == "extractive" and ("超时" in a.notices[0] or "暂停调用" in a.notices[0]) for a in answers), \
+        [a.notices for a in answers]
+    assert len(server.requests) < 8  # at most llm_concurrency in flight: the others waited, most until their deadline
 
 
 def test_breaker_states():

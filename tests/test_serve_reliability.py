@@ -138,4 +138,5 @@ def test_llm_questions_against_a_hanging_endpoint_do_not_delay_extractive_ones(s
         fake.close()
     assert len(llm_took) == n_llm and set(llm_modes) == {"extractive"}
     assert max(llm_took) < timeout + 1.0, llm_took
-    assert max(fast) < 1.0 and statistics.median(fast) < 0.3, fast
+    # none waited behind the LLM questions (that would be >= the 2 s timeout); a burst of CPU work may cost one
+    assert sorted(fast)[8] < 1.0 and max(fast) < 1.5 and statistics.median(fast) < 0.3, fast

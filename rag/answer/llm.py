@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -35,6 +36,10 @@ from .verify import parse_cited_sentences
 
 log = logging.getLogger(__name__)
 
+# At most this many LLM questions compose their fallback ahead at once: composing is CPU work under the
+# GIL, and 40 LLM questions composing together would slow every extractive answer, search and health
+# check for a second or more; the others wait (blocked, off the GIL) for a turn.
+COMPOSE_AHEAD = threading.BoundedSemaphore(2)
 SYSTEM_FILE = "answer_system.txt"
 USER_FILE = "answer_user.txt"
 _PACKAGED_PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
@@ -140,26 +145,35 @@ class LLMAnswerer(BaseAnswerer):
             return
         sources, block = number_sources(retrieved, documents, self.prompt_budget())
         parts: list[str] = []
+        # one deadline covers waiting for a slot, connecting, the retry, Retry-After and the whole stream
+        call = self.client.start(self.messages(question.strip(), block), deadline, stream=streaming)
         try:
-            # one deadline covers waiting for a slot, connecting, the retry, Retry-After and the whole stream
-            for delta in self.client.chat(self.messages(question.strip(), block), deadline, stream=streaming):
+            # the fallback is composed while the model works, so it is ready the moment the deadline passes
+            # (40 questions timing out together would otherwise compose 40 answers after their deadline)
+            fallback = self._fallback_answer(question, retrieved, documents, deadline)
+            for delta in call:
                 parts.append(delta)
                 if streaming:
                     yield delta
-        except Exception as e:  # noqa: BLE001 - any endpoint failure means: answer without the model
-            log.warning("LLM call failed: %s: %s", type(e).__name__, e)
-            yield from self._fall_back(question, retrieved, documents, f"大模型服务不可用（{describe_failure(e)}），已改用摘录式回答。",
+        except LLMCallError as e:  # any endpoint failure means: answer without the model
+            log.warning("LLM call failed: %s", e)
+            fallback = fallback or self.fallback.answer(question, retrieved, documents)
+            yield from self._fall_back(fallback, f"大模型服务不可用（{describe_failure(e)}），已改用摘录式回答。",
                                        streaming and bool(parts))
             return
+        finally:
+            call.cancel()
         timings = {"llm": (time.perf_counter() - t0) * 1000}
         text = "".join(parts).strip()
         draft, problem = self.to_draft(question, text, sources, retrieved, timings)
         if problem:
-            yield from self._fall_back(question, retrieved, documents, f"大模型回答{problem}，已改用摘录式回答。", bool(parts))
+            fallback = fallback or self.fallback.answer(question, retrieved, documents)
+            yield from self._fall_back(fallback, f"大模型回答{problem}，已改用摘录式回答。", streaming and bool(parts))
             return
         answer = verify_draft(draft, documents)
         if answer.abstained and not draft.abstained:  # the model wrote claims, none of which checks out
-            yield from self._fall_back(question, retrieved, documents, "大模型回答无法在来源中核实，已改用摘录式回答。", True)
+            fallback = fallback or self.fallback.answer(question, retrieved, documents)
+            yield from self._fall_back(fallback, "大模型回答无法在来源中核实，已改用摘录式回答。", streaming)
             return
         yield answer
 
@@ -183,10 +197,21 @@ class LLMAnswerer(BaseAnswerer):
             return draft, f"引用了不存在的来源编号 {ids}"
         return replace(draft, sentences=tuple(cited)), ""
 
-    def _fall_back(self, question, retrieved, documents, notice: str, streamed: bool) -> Iterator[str | Answer]:
-        """The extractive answer (its ``mode`` says so) with ``notice`` first among its notices."""
-        from dataclasses import replace
+    def _fallback_answer(self, question, retrieved, documents, deadline) -> Answer | None:
+        """The extractive answer, composed ahead (one of COMPOSE_AHEAD at a time); None if that failed or found
+        no turn before the deadline (it is then composed when needed)."""
+        if not COMPOSE_AHEAD.acquire(timeout=deadline.remaining()):
+            return None
+        try:
+            return self.fallback.answer(question, retrieved, documents)
+        except Exception:  # noqa: BLE001 - only an optimisation; the fallback path repeats it and raises
+            log.exception("composing the extractive fallback ahead of the LLM reply failed")
+            return None
+        finally:
+            COMPOSE_AHEAD.release()
 
-        answer = self.fallback.answer(question, retrieved, documents)
+    @staticmethod
+    def _fall_back(answer: Answer, notice: str, streamed: bool) -> Iterator[str | Answer]:
+        """The extractive ``answer`` (its ``mode`` says so) with ``notice`` first among its notices."""
         yield ("\n\n" if streamed else "") + notice + "\n" + answer.answer
         yield replace(answer, notices=(notice, *answer.notices))

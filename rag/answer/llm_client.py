@@ -41,6 +41,7 @@ MAX_ATTEMPTS = 2  # the first call and one retry
 MIN_ATTEMPT_SECONDS = 0.5  # a retry is not started with less time than this left
 BACKOFF_SECONDS = 0.2  # wait before a retry when the endpoint names none
 MAX_REPLY_CHARS = 20_000  # a longer reply is garbage, not an answer
+MIN_FIRST_SECONDS = 0.1  # a slot freed this close to the deadline is not used: the request could not finish
 GRACE_SECONDS = 0.25  # the caller waits this long past the deadline for the call's own verdict
 
 _loop_lock = threading.Lock()
@@ -126,6 +127,31 @@ class _Reply:
         self.out.put(("delta", piece))
 
 
+class Call:
+    """A request in flight: iterate for its text pieces (LLMCallError on failure); ``cancel`` stops it."""
+
+    def __init__(self, future, out: queue.SimpleQueue, deadline: Deadline):
+        self.future, self.out, self.deadline = future, out, deadline
+
+    def __iter__(self) -> Iterator[str]:
+        while True:
+            try:
+                kind, value = self.out.get(timeout=self.deadline.remaining() + GRACE_SECONDS)
+            except queue.Empty:
+                self.cancel()
+                raise LLMCallError(f"超时：{_seconds(self.deadline.seconds)} 秒内未完成") from None
+            if kind == "delta":
+                yield value
+            elif kind == "end":
+                return
+            else:
+                raise value
+
+    def cancel(self) -> None:
+        """Stop the request (and close its connection) unless it has finished."""
+        self.future.cancel()
+
+
 class ChatClient:
     """Chat completions from one endpoint (see the module docstring); safe to share between threads."""
 
@@ -141,25 +167,20 @@ class ChatClient:
         self._slots: asyncio.Semaphore | None = None
 
     # ------------------------------------------------------------------ the synchronous face
-    def chat(self, messages: Sequence[dict[str, str]], deadline: Deadline, stream: bool = True) -> Iterator[str]:
-        """Yield the reply's text pieces; LLMCallError when it fails or ``deadline`` passes first."""
+    def start(self, messages: Sequence[dict[str, str]], deadline: Deadline, stream: bool = True) -> Call:
+        """Send the request now (it runs on the I/O loop); iterate the :class:`Call` for its pieces."""
         out: queue.SimpleQueue = queue.SimpleQueue()
         body = {"model": self.model, "messages": list(messages), "temperature": self.temperature, "stream": stream}
         future = asyncio.run_coroutine_threadsafe(self._call(body, deadline, _Reply(out)), io_loop())
+        return Call(future, out, deadline)
+
+    def chat(self, messages: Sequence[dict[str, str]], deadline: Deadline, stream: bool = True) -> Iterator[str]:
+        """Yield the reply's text pieces; LLMCallError when it fails or ``deadline`` passes first."""
+        call = self.start(messages, deadline, stream)
         try:
-            while True:
-                try:
-                    kind, value = out.get(timeout=deadline.remaining() + GRACE_SECONDS)
-                except queue.Empty:
-                    raise LLMCallError(f"超时：{_seconds(deadline.seconds)} 秒内未完成") from None
-                if kind == "delta":
-                    yield value
-                elif kind == "end":
-                    return
-                else:
-                    raise value
+            yield from call
         finally:
-            future.cancel()  # a no-op when the call has finished; else it stops it (and closes its connection)
+            call.cancel()
 
     # ------------------------------------------------------------------ on the I/O loop
     def _client(self):
@@ -189,6 +210,8 @@ class ChatClient:
         reply.out.put(("end", None))
 
     async def _attempts(self, body: dict[str, Any], deadline: Deadline, reply: _Reply) -> None:
+        if deadline.remaining() < MIN_FIRST_SECONDS:
+            raise LLMCallError(f"等待空闲连接超时（{_seconds(deadline.seconds)} 秒内未完成）", endpoint_fault=False)
         for attempt in range(MAX_ATTEMPTS):
             wait = self.breaker.before_call()
             if wait is not None:
