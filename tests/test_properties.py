@@ -14,12 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rag.errors import RagError
-from rag.pipeline import Pipeline, build_index
+from rag.pipeline import Pipeline
 from rag.serve.app import build_app
-from rag.settings import Settings
 from rag.types import Answer
 
 from .fake_openai import FakeOpenAI
+from .temp_corpus import build_temp_corpus
 
 CORPUS = {
     "pilot.txt": "试点县支持政策\n\n一、资金支持\n\n"
@@ -39,13 +39,7 @@ PROPS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCh
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory) -> Pipeline:
-    root = tmp_path_factory.mktemp("props")
-    (root / "corpus").mkdir()
-    for name, text in CORPUS.items():
-        (root / "corpus" / name).write_text(text, encoding="utf-8")
-    s = Settings.load(overrides={"corpus_dir": root / "corpus", "index_dir": root / "index",
-                                 "data_dir": root / "data"}, env={})
-    build_index(s)
+    s = build_temp_corpus(tmp_path_factory.mktemp("props"), CORPUS)
     p = Pipeline(s)
     p.ask("预热")
     return p

@@ -14,13 +14,14 @@ import httpx
 import pytest
 from starlette.routing import Mount
 
-from rag.pipeline import Pipeline, build_index
+from rag.pipeline import Pipeline
 from rag.serve import app as serve_app
 from rag.serve.app import build_app
 from rag.settings import Settings
 
 from .fake_openai import FakeOpenAI
 from .live_server import live_server
+from .temp_corpus import build_temp_corpus
 
 CORPUS = {
     "pilot.txt": "试点县支持政策\n\n一、资金支持\n\n"
@@ -33,13 +34,7 @@ AUTH = ("staff", "s3cret")
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory) -> Settings:
-    root = tmp_path_factory.mktemp("serve-rel")
-    (root / "corpus").mkdir()
-    for name, text in CORPUS.items():
-        (root / "corpus" / name).write_text(text, encoding="utf-8")
-    s = Settings.load(overrides={"corpus_dir": root / "corpus", "index_dir": root / "index",
-                                 "data_dir": root / "data"}, env={})
-    build_index(s)
+    s = build_temp_corpus(tmp_path_factory.mktemp("serve-rel"), CORPUS)
     return s
 
 
