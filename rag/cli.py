@@ -271,6 +271,42 @@ def serve(
     run_server(_settings(), host=host, port=port, auth=creds)
 
 
+# --------------------------------------------------------------------------- bench (issue #13)
+@app.command()
+def bench(
+    scale: list[int] = typer.Option([1, 10, 100], "--scale", help="Corpus multiples to run (repeat the option)."),
+    store: str = typer.Option("local", "--store", help="local or postgres."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as one JSON list."),
+    plot: bool = typer.Option(False, "--plot", help="Also write docs/benchmark.png (needs the bench extra)."),
+    embedding: str = typer.Option("static", "--embedding", help="Embedding model of our index (static or none)."),
+    queries: int = typer.Option(200, "--queries", help="Queries per scale (gold answerable first)."),
+    serve: bool = typer.Option(True, "--serve/--no-serve", help="Measure `rag serve` time to first answer."),
+    incremental: bool = typer.Option(False, "--incremental", help="Also time a build after one changed and one added file."),
+    workdir: Path = typer.Option(Path("bench/work"), "--workdir", help="Where scaled corpora and indexes go."),
+):
+    """Scale benchmark: ours against LangChain's EnsembleRetriever(BM25 + FAISS) on the same chunks."""
+    if store not in ("local", "postgres"):
+        raise InputError(f"--store {store!r} is not valid; choose local or postgres")
+    if store == "postgres":
+        raise InputError("--store postgres is not available in the benchmark yet; run with --store local")
+    if any(s < 1 for s in scale):
+        raise InputError("--scale must be at least 1")
+    try:
+        import langchain_community  # noqa: F401
+        import rank_bm25  # noqa: F401
+    except ImportError:
+        raise InputError("the benchmark needs the bench extra: pip install -e '.[bench]'") from None
+    from .bench.run import run, table
+
+    rows = run(sorted(scale), workdir, embedding, queries, serve, incremental,
+               log=lambda m: typer.echo(m, err=True))
+    if plot:
+        from .bench.plot import plot as draw
+
+        typer.echo(f"wrote {draw(rows, Path('docs/benchmark.png'))}", err=True)
+    typer.echo(json.dumps(rows, ensure_ascii=False, indent=1) if as_json else table(rows))
+
+
 def main() -> None:
     """Entry point of the `rag` command: domain errors become one line and an exit code."""
     try:

@@ -22,8 +22,10 @@ from .types import Answer, DocumentInfo, Filters, ScoredChunk
 
 
 def build_index(settings: Settings, force: bool = False, progress=None) -> BuildReport:
-    """Build the index for ``settings`` (ingestion + retrieval artifacts) unless it is fresh."""
-    return _build_index(settings, RetrievalArtifacts(settings), force=force, progress=progress)
+    """Build the index for ``settings`` (ingestion + retrieval artifacts) unless it is fresh; incremental when it can be."""
+    from .retrieval.token_cache import CachingArtifacts
+
+    return _build_index(settings, CachingArtifacts(settings), force=force, progress=progress)
 
 
 def index_status(settings: Settings) -> tuple[str, str]:

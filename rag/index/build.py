@@ -44,6 +44,8 @@ class BuildReport:
     chunks: int = 0
     skipped: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    reused: int = 0  # documents taken from the previous index unchanged (an incremental build)
+    mode: str = "full"  # "full" or "incremental"
 
 
 def package_versions(packages) -> dict[str, str]:
@@ -98,10 +100,21 @@ def index_status(settings: Settings, artifacts: ArtifactWriter) -> tuple[str, st
     return state, reason
 
 
+# Index files that the manifest does not list: caches a build may reuse (validated by their own keys).
+CACHE_DIR = "cache"
+
+
 def build_index(settings: Settings, artifacts: ArtifactWriter, force: bool = False,
-                progress: Progress | None = None) -> BuildReport:
-    """Build ``settings.index_dir`` unless it is fresh (or ``force``). Atomic."""
+                progress: Progress | None = None, incremental: bool = True) -> BuildReport:
+    """Build ``settings.index_dir`` unless it is fresh (or ``force``). Atomic.
+
+    When only corpus files changed since the last build (and not ``force``), only the changed or added
+    files are ingested again and the others' documents and chunks are taken from the old index
+    (:mod:`rag.index.incremental`); the result equals a full build. Retrieval artifacts are always
+    written over all chunks (the writer may keep its own cache under ``cache/``).
+    """
     from ..ingest import load_corpus
+    from .incremental import ingest_keys, load_incremental, plan
 
     t0 = time.perf_counter()
     key = build_key(settings, artifacts)
@@ -109,7 +122,14 @@ def build_index(settings: Settings, artifacts: ArtifactWriter, force: bool = Fal
     if state == "fresh" and not force and old is not None:
         return BuildReport("fresh", reason, old.counts.get("documents", 0), old.counts.get("chunks", 0), old.skipped)
     fingerprint = corpus_fingerprint(settings.corpus_dir)
-    loaded = load_corpus(settings, progress=progress)
+    keys = ingest_keys(settings.corpus_dir, list(fingerprint["files"]))
+    if keys is not None:
+        fingerprint = {**fingerprint, "ingest": keys}
+    reuse = plan(settings, key, old, fingerprint, keys) if incremental and not force and state == "stale" else None
+    if reuse is not None:
+        loaded = load_incremental(settings, reuse, progress=progress)
+    else:
+        loaded = load_corpus(settings, progress=progress)
     index_dir = settings.index_dir
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = index_dir.parent / f".{index_dir.name}.building-{os.getpid()}"
@@ -130,13 +150,15 @@ def build_index(settings: Settings, artifacts: ArtifactWriter, force: bool = Fal
             skipped=skipped,
             retrieval=retrieval_info,
             libraries=library_versions(),
-            files=file_table(tmp),
+            files={k: v for k, v in file_table(tmp).items() if not k.startswith(CACHE_DIR + "/")},
         ).write(tmp)
         _swap_in(tmp, index_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return BuildReport("built", reason, len(loaded.documents), len(loaded.chunks), skipped, time.perf_counter() - t0)
+    reused = len(reuse.documents) if reuse is not None else 0
+    return BuildReport("built", reason, len(loaded.documents), len(loaded.chunks), skipped, time.perf_counter() - t0,
+                       reused=reused, mode="incremental" if reuse is not None else "full")
 
 
 def _swap_in(new: Path, target: Path) -> None:
