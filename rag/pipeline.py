@@ -34,8 +34,13 @@ def index_status(settings: Settings) -> tuple[str, str]:
 
 
 def open_index(settings: Settings) -> IndexStore:
-    """The built index for ``settings``; IndexMissingError / IndexMismatchError when unusable."""
-    return LocalStore.open(settings.index_dir, _build_key(settings, RetrievalArtifacts(settings)))
+    """The built index for ``settings`` (local files, or PostgreSQL with ``store="postgres"``); IndexMissingError / IndexMismatchError when unusable."""
+    key = _build_key(settings, RetrievalArtifacts(settings))
+    if settings.store == "postgres":
+        from .index.postgres import PostgresStore
+
+        return PostgresStore.open(settings.database_url, key)
+    return LocalStore.open(settings.index_dir, key)
 
 
 class Pipeline:

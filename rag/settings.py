@@ -18,6 +18,7 @@ from .errors import ConfigError, InputError
 
 RETRIEVAL_MODES = ("hybrid", "bm25", "dense")
 ANSWER_MODES = ("extractive", "llm")
+STORES = ("local", "postgres")  # where the index lives (rag/index/store.py, rag/index/postgres.py)
 MAX_TOP_K = 200  # one limit for the CLI, the API, the UI and the settings
 # embedding_model: "static" = corpus-fitted static embeddings built at index time (no download);
 # "none" = no dense half; anything else = a sentence-transformers model name or local folder.
@@ -79,6 +80,10 @@ class Settings:
     llm_concurrency: int = field(default=8, metadata=_env("RAG_LLM_CONCURRENCY"))
     llm_breaker_failures: int = field(default=5, metadata=_env("RAG_LLM_BREAKER_FAILURES"))
     llm_breaker_cooldown: float = field(default=30.0, metadata=_env("RAG_LLM_BREAKER_COOLDOWN"))
+    # index store (issue #14): "local" = files in index_dir; "postgres" = PostgreSQL + pgvector at database_url
+    # (`rag db start` prints a local one; `rag migrate --to postgres` publishes the local index there)
+    store: str = field(default="local", metadata=_env("RAG_STORE"))
+    database_url: str = field(default="", metadata=_env("RAG_DATABASE_URL"))
 
     @property
     def vocabulary_files(self) -> tuple[str, ...]:
@@ -89,6 +94,8 @@ class Settings:
     INDEX_KEYS = ("chunk_max_tokens", "chunk_min_chars", "embedding_model", "static_dim")
 
     def __post_init__(self):
+        if self.store not in STORES:
+            raise ConfigError(f"store={self.store!r} is not valid; choose one of {', '.join(STORES)}")
         if self.retrieval_mode not in RETRIEVAL_MODES:
             raise ConfigError(
                 f"retrieval_mode={self.retrieval_mode!r} is not valid; choose one of {', '.join(RETRIEVAL_MODES)}"
@@ -172,6 +179,10 @@ class Settings:
         d = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
         if d.get("llm_api_key"):
             d["llm_api_key"] = "***"
+        if d.get("database_url"):  # a password in the URL is masked too
+            import re
+
+            d["database_url"] = re.sub(r"(://[^:/@?]+):[^@/?]+@", r"\1:***@", d["database_url"])
         return d
 
     @property

@@ -84,6 +84,10 @@ def load_retriever(index: IndexedCorpus, settings: Settings) -> Retriever:
     """The retriever for ``settings.retrieval_mode`` over ``index`` (whose manifest the index checked)."""
     from . import bm25, dense
 
+    if getattr(index, "kind", "local") == "postgres":  # ranking runs in SQL (rag/retrieval/pg.py)
+        from .pg import load_pg_retriever
+
+        return load_pg_retriever(index, settings)
     info = index.retrieval_info
     mode = settings.retrieval_mode
     ids = [c.id for c in index.chunks]
