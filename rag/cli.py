@@ -87,15 +87,24 @@ def _batch_or_json(batch: Path | None, question: str | None, as_json: bool, one)
 
 # --------------------------------------------------------------------------- build
 @app.command()
-def build(force: bool = typer.Option(False, "--force", help="Rebuild even when nothing changed.")):
-    """Build index/ from corpus/ (skipped when corpus and settings are unchanged)."""
+def build(
+    force: bool = typer.Option(False, "--force", help="Rebuild even when nothing changed."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 4 when a corpus file was skipped (for scripts)."),
+):
+    """Build index/ from corpus/ (skipped when corpus and settings are unchanged).
+
+    A file that cannot be read is skipped and named, the others are indexed, and the exit code is 0
+    (4 with --strict). For files without a catalog entry, the metadata read from their text is shown.
+    """
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from .ingest import inferred_line
     from .pipeline import build_index
 
     settings = _settings()
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)  # one line per file, however long
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console, transient=True) as bar:
         tasks: dict[str, int] = {}
@@ -107,13 +116,18 @@ def build(force: bool = typer.Option(False, "--force", help="Rebuild even when n
 
         report = build_index(settings, force=force, progress=progress)
     for s in report.skipped:
-        console.print(f"[yellow]skipped[/] {s['file']}: {s['reason']}")
+        console.print(f"[yellow]skipped[/] {escape(s['file'])}: {escape(s['reason'])}")
+    for rec in report.inferred:
+        console.print(f"[cyan]metadata from text[/] {escape(inferred_line(rec))}")
     if report.status == "fresh":
         console.print(f"index is up to date ({report.reason}); {report.documents} documents, {report.chunks} chunks")
     else:
         console.print(f"built {settings.index_dir}: {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f}s")
     if report.skipped:
-        raise typer.Exit(4)
+        console.print(f"{len(report.skipped)} file(s) skipped; the index holds the others"
+                      + ("" if strict else " (`rag build --strict` exits 4 on skipped files)"))
+        if strict:
+            raise typer.Exit(4)
 
 
 @app.command()

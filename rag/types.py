@@ -39,6 +39,8 @@ class DocumentInfo:
     aliases: tuple[str, ...] = ()
     sha256: str = ""
     title_source: str = "catalog"  # catalog | title_line | file_name
+    # Metadata the catalog is silent about: field -> where it was read from in the text ("" = not found there)
+    inferred: dict[str, str] = field(default_factory=dict)
 
     @property
     def year(self) -> int | None:
@@ -77,6 +79,7 @@ class Chunk:
     context: str = ""
     part: str = ""  # for compilations: the title of the part this chunk belongs to
     part_issuer: str = ""  # for compilations: the issuer of that part (from the catalog)
+    part_number: str = ""  # for compilations: the 文号 of that part (from the catalog)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly fields plus ``doc`` (= ``doc_id``), as in chunks.jsonl and ``rag chunks``."""

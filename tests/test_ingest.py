@@ -338,12 +338,17 @@ def test_rag_build_cli_reports_skipped_file_and_keeps_index(tmp_path):
 
     env.update({k: v for k, v in os.environ.items() if k in ("TIKTOKEN_CACHE_DIR", "HOME", "HF_HUB_OFFLINE")})
     proc = subprocess.run([sys.executable, "-m", "rag", "build"], capture_output=True, text=True, env=env, cwd=tmp_path)
-    assert proc.returncode == 4, proc.stderr
-    assert "empty.txt" in proc.stderr and "empty" in proc.stderr
+    assert proc.returncode == 0, proc.stderr  # a skipped file does not stop `make run`
+    assert "skipped empty.txt: the file is empty" in proc.stderr
     assert "Traceback" not in proc.stderr
     manifest = json.loads((tmp_path / "index" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["counts"]["documents"] == 1
-    assert manifest["skipped"] == [{"file": "empty.txt", "reason": "the file is empty"}]
+    assert manifest["skipped"] == [{"file": "empty.txt", "reason": "the file is empty", "reason_zh": "文件为空"}]
+    # --strict (for scripts) exits 4, also when the index is already up to date
+    proc = subprocess.run([sys.executable, "-m", "rag", "build", "--strict"], capture_output=True, text=True, env=env,
+                          cwd=tmp_path)
+    assert proc.returncode == 4, proc.stderr
+    assert "skipped empty.txt" in proc.stderr and "up to date" in proc.stderr and "Traceback" not in proc.stderr
 
 
 # --------------------------------------------------------------------------- ids and atomic builds

@@ -4,6 +4,7 @@ Memo form (one line, ready to paste):
 
     《福建省县域重点产业链发展白皮书（2024）》（福建省工业和信息化厅，2024年12月）“二、…… › （三）……”：“原文……”
 
+A document with a 文号 is cited the official way, 《标题》（文号）: 《福建省“十四五”制造业高质量发展专项规划》（闽政〔2021〕12号）….
 For a compilation, the part's title follows the book title: 《汇编》之《部分》.
 Issuer and date are left out when the catalog does not know them.
 """
@@ -29,11 +30,15 @@ def format_date(date: str) -> str:
 
 
 def source_label(chunk: Chunk, doc: DocumentInfo | None) -> str:
-    """《title》（issuer，date） — the document part of a memo citation."""
+    """The document part of a memo citation: 《title》（文号） as official memos cite a numbered document,
+    else 《title》（issuer，date）. A compilation part's own 文号 and issuer come before the book's."""
     title = doc.title if doc else chunk.title
     label = f"《{title}》"
     if chunk.part and chunk.part != title:
         label += f"之《{chunk.part}》"
+    number = chunk.part_number if chunk.part else (doc.number if doc else "")
+    if number:
+        return f"{label}（{number}）"
     issuer = chunk.part_issuer or (doc.issuer if doc else "")
     meta = [x for x in (issuer, format_date(doc.date if doc else "")) if x]
     if meta:

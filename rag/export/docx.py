@@ -1,30 +1,114 @@
-"""Word (.docx) export of a chat session: its answers, citations and sources."""
+"""Word (.docx) export of a chat session: its answers, citations and sources, laid out like an official
+document (GB/T 9704): A4 with 37/35/28/26 mm margins, 仿宋 body, 黑体 headings, the page number
+centred in the footer as ``— 1 —``; the file's own properties carry a real title, the date of the
+conversation and 政策问答助手 as author.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 
 from ..types import Answer
 from .text import EXPORT_TITLE, answer_lines, citation_location, export_note
 
+BODY_FONT = "仿宋"  # East Asian body font (FangSong; Windows, WPS and macOS Office map it)
+HEADING_FONT = "黑体"  # East Asian heading font (SimHei)
+LATIN_FONT = "Times New Roman"
+AUTHOR = "政策问答助手"
+# (style, size in pt): 四号 body, 二号 title, 三号 / 小三 headings
+SIZES = {"Normal": 14, "Title": 22, "Heading 1": 16, "Heading 2": 15}
+MARGINS_MM = {"top": 37, "bottom": 35, "left": 28, "right": 26}
 
-def write_docx(answers: Sequence[Answer], path: Path) -> Path:
-    """Write a .docx: title, then per question the answer with [n] and its numbered sources.
 
-    Each source gives the memo-ready citation, where it sits in its document and the full
-    paragraph, with the supporting quote highlighted.
+def conversation_date(when: datetime) -> str:
+    """``2025年1月2日``."""
+    return f"{when.year}年{when.month}月{when.day}日"
+
+
+def _fonts(style, east_asian: str) -> None:
+    """Set a style's Latin and East-Asian fonts explicitly; theme fonts (which would win) are removed."""
+    from docx.oxml.ns import qn
+
+    rfonts = style.element.get_or_add_rPr().get_or_add_rFonts()
+    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        rfonts.attrib.pop(qn(attr), None)
+    style.font.name = LATIN_FONT  # w:ascii and w:hAnsi
+    rfonts.set(qn("w:eastAsia"), east_asian)
+    rfonts.set(qn("w:cs"), LATIN_FONT)
+
+
+def _page_number(paragraph) -> None:
+    """``— PAGE —`` with PAGE as a Word field, so every page shows its own number."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    paragraph.add_run("— ")
+    run = paragraph.add_run()
+    for kind, text in (("begin", None), (None, " PAGE "), ("separate", None), (None, "1"), ("end", None)):
+        if kind:
+            el = OxmlElement("w:fldChar")
+            el.set(qn("w:fldCharType"), kind)
+        elif text == " PAGE ":
+            el = OxmlElement("w:instrText")
+            el.set(qn("xml:space"), "preserve")
+            el.text = text
+        else:
+            el = OxmlElement("w:t")
+            el.text = text
+        run._r.append(el)
+    paragraph.add_run(" —")
+
+
+def _setup(doc, answers: Sequence[Answer], when: datetime) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Mm, Pt, RGBColor
+
+    for section in doc.sections:
+        section.page_width, section.page_height = Mm(210), Mm(297)
+        section.top_margin, section.bottom_margin = Mm(MARGINS_MM["top"]), Mm(MARGINS_MM["bottom"])
+        section.left_margin, section.right_margin = Mm(MARGINS_MM["left"]), Mm(MARGINS_MM["right"])
+        footer = section.footer.paragraphs[0]
+        footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        _page_number(footer)
+    for name, size in SIZES.items():
+        style = doc.styles[name]
+        _fonts(style, BODY_FONT if name == "Normal" else HEADING_FONT)
+        style.font.size = Pt(size)
+        if name != "Normal":
+            style.font.color.rgb = RGBColor(0, 0, 0)
+            style.font.bold = name != "Title"
+    doc.styles["Title"].paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    props = doc.core_properties
+    first = answers[0].question.strip() if answers else ""
+    props.title = f"{EXPORT_TITLE}（{conversation_date(when)}）"
+    props.subject = first[:100]
+    props.author = props.last_modified_by = AUTHOR
+    props.comments = f"{len(answers)} 个问题及其回答和来源，由{AUTHOR}导出"
+    props.keywords = "政策问答；引文"
+    props.category = EXPORT_TITLE
+    utc = when.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)  # the file stores UTC
+    props.created = props.modified = utc
+    props.revision = 1
+
+
+def write_docx(answers: Sequence[Answer], path: Path, when: datetime | None = None) -> Path:
+    """Write a .docx: title, the conversation's date, then per question the answer with [n] and its numbered sources.
+
+    ``when`` is when the conversation took place (its first question; default: now). Each source gives
+    the memo-ready citation, where it sits in its document and the full paragraph, with the supporting
+    quote highlighted.
     """
     from docx import Document
     from docx.enum.text import WD_COLOR_INDEX
-    from docx.oxml.ns import qn
     from docx.shared import Pt, RGBColor
 
+    when = when or datetime.now()
     doc = Document()
-    normal = doc.styles["Normal"]
-    normal.font.size = Pt(11)
-    normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "宋体")
+    _setup(doc, answers, when)
     doc.add_heading(EXPORT_TITLE, level=0)
+    doc.add_paragraph(f"对话日期：{conversation_date(when)}")
     doc.add_paragraph(export_note(answers))
     for i, a in enumerate(answers, 1):
         doc.add_heading(f"问题 {i}：{a.question.strip()}", level=1)
@@ -55,3 +139,4 @@ def write_docx(answers: Sequence[Answer], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     doc.save(str(path))
     return path
+

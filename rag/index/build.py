@@ -44,6 +44,7 @@ class BuildReport:
     chunks: int = 0
     skipped: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    inferred: list[dict[str, Any]] = field(default_factory=list)  # metadata read from the text of uncatalogued files
     reused: int = 0  # documents taken from the previous index unchanged (an incremental build)
     mode: str = "full"  # "full" or "incremental"
 
@@ -113,14 +114,15 @@ def build_index(settings: Settings, artifacts: ArtifactWriter, force: bool = Fal
     (:mod:`rag.index.incremental`); the result equals a full build. Retrieval artifacts are always
     written over all chunks (the writer may keep its own cache under ``cache/``).
     """
-    from ..ingest import load_corpus
+    from ..ingest import inferred_record, load_corpus, reason_zh
     from .incremental import ingest_keys, load_incremental, plan
 
     t0 = time.perf_counter()
     key = build_key(settings, artifacts)
     state, reason, old = _state(settings, key)
     if state == "fresh" and not force and old is not None:
-        return BuildReport("fresh", reason, old.counts.get("documents", 0), old.counts.get("chunks", 0), old.skipped)
+        return BuildReport("fresh", reason, old.counts.get("documents", 0), old.counts.get("chunks", 0), old.skipped,
+                           inferred=old.inferred)
     fingerprint = corpus_fingerprint(settings.corpus_dir)
     keys = ingest_keys(settings.corpus_dir, list(fingerprint["files"]))
     if keys is not None:
@@ -138,7 +140,8 @@ def build_index(settings: Settings, artifacts: ArtifactWriter, force: bool = Fal
     try:
         write_local(tmp, loaded.documents, loaded.chunks)
         retrieval_info = artifacts.write(loaded.chunks, tmp, progress=progress)
-        skipped = [{"file": p.path, "reason": p.reason} for p in loaded.problems]
+        skipped = [{"file": p.path, "reason": p.reason, "reason_zh": reason_zh(p.reason)} for p in loaded.problems]
+        inferred = [inferred_record(d) for d in loaded.documents if d.inferred]
         Manifest(
             format=FORMAT,
             versions=key.versions,
@@ -148,6 +151,7 @@ def build_index(settings: Settings, artifacts: ArtifactWriter, force: bool = Fal
             created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             counts={"documents": len(loaded.documents), "chunks": len(loaded.chunks)},
             skipped=skipped,
+            inferred=inferred,
             retrieval=retrieval_info,
             libraries=library_versions(),
             files={k: v for k, v in file_table(tmp).items() if not k.startswith(CACHE_DIR + "/")},
@@ -158,7 +162,7 @@ def build_index(settings: Settings, artifacts: ArtifactWriter, force: bool = Fal
         raise
     reused = len(reuse.documents) if reuse is not None else 0
     return BuildReport("built", reason, len(loaded.documents), len(loaded.chunks), skipped, time.perf_counter() - t0,
-                       reused=reused, mode="incremental" if reuse is not None else "full")
+                       inferred, reused=reused, mode="incremental" if reuse is not None else "full")
 
 
 def _swap_in(new: Path, target: Path) -> None:

@@ -66,7 +66,8 @@ class Manifest:
     corpus: dict[str, Any]
     created: str = ""
     counts: dict[str, int] = field(default_factory=dict)
-    skipped: list[dict[str, str]] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)  # {"file", "reason", "reason_zh"} per skipped file
+    inferred: list[dict[str, Any]] = field(default_factory=list)  # per file the catalog is silent about: what was read from its text
     retrieval: dict[str, Any] = field(default_factory=dict)
     libraries: dict[str, str] = field(default_factory=dict)
     files: dict[str, dict[str, Any]] = field(default_factory=dict)  # relative path -> {"size", "sha256"}
@@ -74,6 +75,11 @@ class Manifest:
     def to_dict(self) -> dict[str, Any]:
         """The JSON object written to manifest.json."""
         return asdict(self)
+
+    def corpus_report(self) -> dict[str, Any]:
+        """The corpus files this index left out (and why) and the metadata it read from uncatalogued files'
+        text, as /api/health and the chat page show them."""
+        return {"skipped": list(self.skipped), "inferred": list(self.inferred)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:

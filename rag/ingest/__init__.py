@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -20,12 +20,13 @@ from ..settings import Settings
 from ..types import Chunk, DocumentInfo
 from .chunker import make_chunks
 from .loaders import SUPPORTED, read_document
+from .metadata import infer_metadata
 from .repair import looks_traditional, pinyin_annotation_count, repair_mojibake, strip_pinyin
 from .structure import Parser, Part
 
 # Bump when ingestion or chunking changes its output for the same input: indexes record it, and
 # one built by another version counts as stale.
-INGEST_VERSION = "1"
+INGEST_VERSION = "2"  # 2: metadata of files the catalog is silent about is read from their text
 
 CATALOG = "catalog.toml"
 
@@ -35,6 +36,11 @@ class CatalogEntry:
     """One ``[[document]]`` entry of ``corpus/catalog.toml``."""
     info: DocumentInfo
     parts: list[Part] = field(default_factory=list)
+    given: frozenset[str] = frozenset({"title", "issuer", "date", "number"})  # metadata keys the entry states
+
+
+# Metadata a document states in its text (rag/ingest/metadata.py), read when the catalog is silent about it.
+INFERABLE = ("title", "issuer", "date", "number")
 
 
 @dataclass
@@ -70,9 +76,32 @@ def read_catalog(corpus_dir: Path) -> dict[str, CatalogEntry]:
             number=d.get("number", ""), kind=d.get("kind", ""), language=d.get("language", ""),
             aliases=tuple(d.get("aliases", [])), title_source="catalog",
         )
-        parts = [Part(p["title"], p.get("starts_with", p["title"]), p.get("issuer", "")) for p in d.get("part", [])]
-        out[d["file"]] = CatalogEntry(info, parts)
+        parts = [Part(p["title"], p.get("starts_with", p["title"]), p.get("issuer", ""), p.get("number", "")) for p in d.get("part", [])]
+        out[d["file"]] = CatalogEntry(info, parts, frozenset(k for k in INFERABLE if k in d))
     return out
+
+
+# Why a file was skipped, in Chinese for the chat page (the reasons above and in loaders.py, by their wording).
+_REASONS_ZH = (
+    ("unsupported file type", "不支持的文件类型（支持 .txt .md .pdf .docx .html）"),
+    ("is already used by another file", "文件编号与另一个文件重复"),
+    ("no text left after cleaning", "清理后没有正文"),
+    ("the file is empty", "文件为空"),
+    ("the file has no text", "文件没有文字内容"),
+    ("byte-order mark", "文件编码损坏，无法解码"),
+    ("binary file", "不是文本文件（二进制内容）"),
+    ("could not detect the text encoding", "无法识别文件编码（已尝试 UTF-8、GB18030/GBK、Big5）"),
+    ("PDF is encrypted", "PDF 已加密"),
+    ("not a readable PDF", "PDF 文件损坏，无法读取"),
+    ("no extractable text", "PDF 中没有可提取的文字（可能是扫描件）"),
+    ("not a readable .docx", "Word 文件损坏，无法读取"),
+    ("cannot be read", "文件无法读取（权限或磁盘问题）"),
+)
+
+
+def reason_zh(reason: str) -> str:
+    """A skip reason in Chinese (for the chat page); a reason not known here becomes 无法读取."""
+    return next((zh for en, zh in _REASONS_ZH if en in reason), "无法读取")
 
 
 def doc_id_from_name(name: str) -> str:
@@ -82,12 +111,43 @@ def doc_id_from_name(name: str) -> str:
     return slug or hashlib.sha1(name.encode()).hexdigest()[:10]
 
 
-def _title_line(text: str) -> str | None:
-    for line in text.splitlines()[:15]:
-        s = line.strip()
-        if 4 <= len(s) <= 60 and not re.search(r"[。；，,]$", s):
-            return s
-    return None
+def inferred_record(info: DocumentInfo) -> dict:
+    """What was read from the text of one document for the fields its catalog entry (if any) does not state:
+    ``{"file", "doc_id", <field>: value ..., "from": {field: where}, "not_found": [fields]}``."""
+    rec: dict = {"file": info.path, "doc_id": info.doc_id}
+    rec.update({k: getattr(info, k) for k in info.inferred})
+    rec["from"] = {k: where for k, where in info.inferred.items() if where}
+    rec["not_found"] = [k for k, where in info.inferred.items() if not where]
+    return rec
+
+
+def inferred_line(rec: dict) -> str:
+    """One line for ``rag build``: what was read from a file's text, and from where."""
+    found = [f"{k} “{rec[k]}” (from the {rec['from'][k]})" for k in INFERABLE if k in rec.get("from", {})]
+    missing = [k for k in INFERABLE if k in rec.get("not_found", [])]
+    return f"{rec['file']}: " + "; ".join(found + ([f"not stated: {', '.join(missing)}"] if missing else []))
+
+
+def resolve_metadata(path: Path, raw: str, entry: CatalogEntry | None, sha: str) -> DocumentInfo:
+    """The document's info: the catalog's facts and, for each field the catalog is silent about, what the
+    text states (:func:`rag.ingest.metadata.infer_metadata`; the title falls back to the file name), with
+    ``inferred`` saying where each came from."""
+    if entry:
+        info = DocumentInfo(**{**entry.info.to_dict(), "sha256": sha, "aliases": tuple(entry.info.aliases)})
+    else:
+        info = DocumentInfo(doc_id=doc_id_from_name(path.name), title="", path=path.name, sha256=sha,
+                            aliases=(path.name,), title_source="file_name")
+    silent = [k for k in INFERABLE if entry is None or k not in entry.given]
+    if not silent:
+        return info
+    found = infer_metadata(raw)
+    values: dict = {k: found.get(k) for k in silent if found.get(k)}
+    where = {k: found.sources.get(k, "") if found.get(k) else "" for k in silent}
+    if "title" in silent:
+        values["title_source"] = "title_line" if found.title else "file_name"
+        if not found.title:
+            values["title"], where["title"] = path.stem, "file name"
+    return replace(info, **values, inferred=where)
 
 
 def clean_text(text: str) -> tuple[str, dict[str, int]]:
@@ -130,14 +190,8 @@ def load_corpus(settings: Settings, progress: Callable[[str, int, int], None] | 
             continue
         entry = catalog.get(path.name)
         sha = hashlib.sha256(path.read_bytes()).hexdigest()
-        if entry:
-            info = DocumentInfo(**{**entry.info.to_dict(), "sha256": sha, "aliases": tuple(entry.info.aliases)})
-            parts = entry.parts
-        else:
-            title = _title_line(raw)
-            info = DocumentInfo(doc_id=doc_id_from_name(path.name), title=title or path.stem, path=path.name,
-                                sha256=sha, aliases=(path.name,), title_source="title_line" if title else "file_name")
-            parts = []
+        info = resolve_metadata(path, raw, entry, sha)
+        parts = entry.parts if entry else []
         if info.doc_id in used_ids:
             problems.append(DocumentError(path.name, f"document id {info.doc_id!r} is already used by another file"))
             continue
@@ -146,9 +200,10 @@ def load_corpus(settings: Settings, progress: Callable[[str, int, int], None] | 
             info = DocumentInfo(**{**info.to_dict(), "language": "zh-Hant" if looks_traditional(text) else "zh-Hans"})
         blocks = Parser(parts).parse(text)
         doc_chunks, clean = make_chunks(info.doc_id, info.title, blocks, settings.chunk_max_tokens, settings.chunk_min_chars)
-        issuers = {p.title: p.issuer for p in parts if p.issuer}
-        if issuers:
-            doc_chunks = [replace(c, part_issuer=issuers.get(c.part, "")) for c in doc_chunks]
+        if any(p.issuer or p.number for p in parts):
+            by_title = {p.title: p for p in parts}
+            doc_chunks = [replace(c, part_issuer=by_title[c.part].issuer, part_number=by_title[c.part].number)
+                          if c.part in by_title else c for c in doc_chunks]
         if not doc_chunks:
             problems.append(DocumentError(path.name, "no text left after cleaning"))
             continue

@@ -68,10 +68,11 @@ class Block:
 
 @dataclass
 class Part:
-    """One piece of a compilation: its title line and issuer (from the catalog)."""
+    """One piece of a compilation: its title line, issuer and 文号 (from the catalog)."""
     title: str
     starts_with: str
     issuer: str = ""
+    number: str = ""
 
 
 def heading_level(line: str) -> int | None:

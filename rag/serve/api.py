@@ -144,6 +144,7 @@ def _health(pipeline: Pipeline) -> dict[str, Any]:
         "index": {"state": state, "reason": reason, "dir": str(pipeline.settings.index_dir), **counts},
         "documents": docs,
         "answer_modes": {"default": pipeline.settings.answer_mode, "llm_configured": pipeline.settings.llm_configured},
+        "corpus": pipeline.index.manifest.corpus_report(),  # skipped files, metadata read from uncatalogued files' text
     }
 
 
