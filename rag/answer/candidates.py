@@ -74,7 +74,9 @@ def context_key(chunk: Chunk, doc: DocumentInfo | None) -> str:
 def chunk_views(retrieved: Sequence[ScoredChunk], documents: Mapping[str, DocumentInfo]) -> list[ChunkView]:
     """The top ``MAX_CHUNKS`` retrieved chunks with their candidate sentences (headings have none)."""
     views = []
-    for rank, sc in enumerate(retrieved[:MAX_CHUNKS]):
+    seen: set[str] = set()
+    unique = [sc for sc in retrieved if not (sc.chunk.id in seen or seen.add(sc.chunk.id))]  # a chunk listed twice counts once
+    for rank, sc in enumerate(unique[:MAX_CHUNKS]):
         c = sc.chunk
         view = ChunkView(c, rank, match_key(c.text), context_key(c, documents.get(c.doc_id)))
         if c.kind == "heading":  # a title can state a count (附件1 泉州市50条县域重点产业链目录)

@@ -39,6 +39,7 @@ eval/fit.py on the dev split.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -83,6 +84,7 @@ CROSS_RATIO = 0.5  # "分别/各" questions: each document whose best sentence r
 BUDGET = 200  # answer characters for a plain question ...
 BUDGET_LIST = 400  # ... and for a list / multi-part question
 REDUNDANT = 0.6  # bigram overlap (of the shorter sentence) that marks a near-duplicate
+UNIT_MATCH = 1.3  # (fitted: eval/fit.py) count questions: score x this when the sentence counts in the asked classifier, / it otherwise
 CONTEXT_WEIGHT = 0.3  # credit for a term found only in headings/title/table header
 RANK_DECAY = 0.03  # score x (1 - RANK_DECAY * rank)
 SUBJECT_MIN = 0.4  # (fitted: eval/fit.py) typed questions: share of subject-term weight the value's sentence must carry
@@ -100,10 +102,17 @@ def _score(q: QuestionInfo, cand: Candidate, view: ChunkView) -> float:
         score *= 0.6
     if q.date and not cand.has_date:
         score *= 0.6
+    if q.unit and cand.has_number:  # 几条 is answered by "50条", not by "13个"
+        score *= UNIT_MATCH if _counts_in(q.unit, cand.key) else 1.0 / UNIT_MATCH  # key: simplified (個 -> 个)
     # a list question wants an enumeration; "分别是多少" wants numbers, not a list
     if q.is_list and not q.numeric and len(ENUM_SEP.findall(cand.text)) < 2:
         score *= 0.85
     return score
+
+
+def _counts_in(unit: str, text: str) -> bool:
+    """Does ``text`` (a match key: simplified, no spaces) state a count in ``unit`` (50条, 五十条, 3764家)?"""
+    return bool(re.search(rf"(?:[0-9０-９]+|[一二两三四五六七八九十百千万]+)\s*{re.escape(unit)}", text))
 
 
 def _has_type(q: QuestionInfo, cand: Candidate) -> bool:

@@ -39,6 +39,7 @@ HAS_NUMBER = re.compile(r"[0-9０-９]|[一二两三四五六七八九十百千�
 _PERCENT_Q = re.compile(r"比例|比重|占比|百分之|增长率")  # asks for a share: the answer needs a percentage
 _DAY_Q = re.compile(r"哪天|哪一天|几号|日期")  # asks for a day: the answer needs 月…日
 _AMOUNT_Q = re.compile(r"多少钱|几个亿|多少万|多少亿|多少元|金额|额度|奖多少|补多少|给多少")
+_UNIT_Q = re.compile(r"(?:几|多少)\s*([条家个项批类种户名所座])")  # the classifier of an asked count
 _SHARE_Q = re.compile(r"占.{0,15}(?:多少|几成|百分之)")
 HAS_AMOUNT = re.compile(r"[0-9０-９][0-9０-９.．,，]*\s*(?:[万亿千百]\s*)?元|[0-9０-９.．]+\s*[万亿](?![人户家个条项])")
 HAS_PERCENT = re.compile(r"[%％]|百分|[一二三四五六七八九十]成")
@@ -90,6 +91,7 @@ class QuestionInfo:
     percent: bool = False
     day: bool = False
     any_anchor: bool = False  # anchors are alternatives ("分别", or “小升规”和“个转企”): one suffices
+    unit: str = ""  # the classifier a count is asked in (几条 -> 条, 多少家 -> 家), "" when none
     amount: bool = False  # asks for a sum of money (多少钱, 几个亿): the answer needs 元/万元/亿元
     asks: frozenset[str] = frozenset()  # answer types named by cue words (rag.vocab: count, amount, who …)
     ignored: tuple[str, ...] = ()  # words of the question found nowhere in the corpus (not used, never blamed)
@@ -134,7 +136,7 @@ def analyse_question(question: str, doc_names: frozenset[tuple[str, bool]] = fro
     value_cues += [m.start() for t in ("count", "amount", "percent", "date") for c in vocab.cues.get(t, ())
                    for m in re.finditer(re.escape(c), q)]
     pos = 0
-    for i, (word, flag) in enumerate(words):
+    for word, flag in words:
         at = q.find(word, pos) if word else -1
         pos = at + len(word) if at >= 0 else pos
         # the words after 什么/哪些, up to the next punctuation, name the kind of answer
@@ -182,6 +184,7 @@ def analyse_question(question: str, doc_names: frozenset[tuple[str, bool]] = fro
         day=bool(_DAY_Q.search(q)),
         any_anchor=cross or coordinated,
         amount=amount,
+        unit=um.group(1) if (um := _UNIT_Q.search(q)) and numeric else "",
         asks=types | ({"date"} if _DATE_Q.search(q) else set()),
     )
 
