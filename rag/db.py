@@ -136,9 +136,27 @@ def stop(pgdata: Path) -> bool:
 
     try:
         pgexec("pg_ctl", ("-w", "-D", str(st.pgdata), "-m", "fast", "stop"), bin_path=POSTGRES_VERSIONS[version], user=user)
+        return True
     except subprocess.CalledProcessError as e:
-        raise DatabaseUnavailableError(f"could not stop PostgreSQL in {st.pgdata} (pg_ctl exit {e.returncode})") from None
-    return True
+        code = e.returncode
+    # pg_ctl could not do it (e.g. it cannot read the data dir any more): a fast shutdown by signal
+    import signal
+    import time
+
+    try:
+        os.kill(st.pid, signal.SIGINT)
+    except (ProcessLookupError, TypeError):
+        return True
+    except PermissionError:
+        raise DatabaseUnavailableError(f"could not stop PostgreSQL in {st.pgdata} (pg_ctl exit {code})") from None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(st.pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    raise DatabaseUnavailableError(f"PostgreSQL in {st.pgdata} (pid {st.pid}) did not stop within 30 s")
 
 
 # --------------------------------------------------------------------------- connections

@@ -45,17 +45,48 @@ def start_server(pgdata: Path) -> PgServer:
     return PgServer(pgdata, url)
 
 
-@pytest.fixture(scope="session")
-def pg_server(tmp_path_factory):
-    """The session's PostgreSQL (stopped at the end)."""
+def pg_tmpdir() -> Path:
+    """A fresh directory for a server's data, outside pytest's basetemp.
+
+    The server runs as another user (``pgserver`` under root), and pytest resets
+    ``/tmp/pytest-of-<user>`` to mode 0700 whenever a session starts, which would lock a running
+    server out of its own data directory.
+    """
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix="rag-pg-test-"))
+
+
+def stop_and_remove(server: PgServer) -> None:
+    import shutil
+
     from rag import db
 
-    server = start_server(tmp_path_factory.mktemp("pg") / "data")
+    db.close_pools()
+    try:
+        db.stop(server.pgdata)
+    finally:
+        shutil.rmtree(server.pgdata.parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """The session's PostgreSQL (stopped and removed at the end)."""
+    server = start_server(pg_tmpdir() / "data")
     try:
         yield server
     finally:
-        db.close_pools()
-        db.stop(server.pgdata)
+        stop_and_remove(server)
+
+
+@pytest.fixture
+def pg_dir():
+    """A directory for a test's own server (removed afterwards; stop the server yourself)."""
+    import shutil
+
+    d = pg_tmpdir()
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

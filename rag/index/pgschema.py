@@ -87,6 +87,19 @@ CREATE TABLE rag_files (
     PRIMARY KEY (build_id, path)
 );
 """),
+    (2, "BM25 weight per posting, read from a covering primary key (index-only scans)", """
+ALTER TABLE rag_builds ADD COLUMN k1 double precision NOT NULL DEFAULT 1.2,
+                       ADD COLUMN b double precision NOT NULL DEFAULT 0.75;
+ALTER TABLE rag_postings ADD COLUMN weight real;
+UPDATE rag_postings p
+   SET weight = (ln(1.0 + (r.n_chunks - t.df + 0.5) / (t.df + 0.5))
+                 * p.tf / (p.tf + r.k1 * (1 - r.b + r.b * p.doc_len / r.avg_len)))::real
+  FROM rag_builds r, rag_terms t
+ WHERE r.build_id = p.build_id AND t.build_id = p.build_id AND t.term = p.term;
+ALTER TABLE rag_postings ALTER COLUMN weight SET NOT NULL;
+ALTER TABLE rag_postings DROP CONSTRAINT rag_postings_pkey;
+ALTER TABLE rag_postings ADD PRIMARY KEY (build_id, term, row_no) INCLUDE (weight, doc_id);
+"""),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import shutil
 import tempfile
 import threading
@@ -53,6 +54,8 @@ class SearchRows(Protocol):
     def tokens(self, chunks: Sequence[Chunk]) -> Iterable[list[str]]: ...
 
     def vectors(self, index_dir: Path, retrieval_info: dict[str, Any]) -> Any: ...  # float32 (n, dim) array or None
+
+    def bm25_params(self) -> dict[str, float]: ...  # {"k1", "b"} of the local BM25
 
 
 # --------------------------------------------------------------------------- schema
@@ -155,6 +158,9 @@ def publish(url: str, index_dir: Path, rows: SearchRows, progress: Progress | No
     df: Counter[str] = Counter()
     for toks in token_lists:
         df.update(set(toks))
+    params = rows.bm25_params()
+    k1, b, n_docs = float(params["k1"]), float(params["b"]), len(chunks)
+    idf = {t: math.log(1 + (n_docs - d + 0.5) / (d + 0.5)) for t, d in df.items()}  # bm25s's Lucene IDF
     # The retrieval files the manifest lists (not documents/chunks, which have tables, nor caches beside them).
     files = [index_dir / rel for rel in sorted(manifest.files) if rel not in ("documents.json", "chunks.jsonl")]
     total = len(chunks)
@@ -165,8 +171,9 @@ def publish(url: str, index_dir: Path, rows: SearchRows, progress: Progress | No
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (BUILD_LOCK,))
                 build_id = conn.execute(
-                    "INSERT INTO rag_builds (status, manifest, n_chunks, avg_len, dense_dim) VALUES ('building', %s, %s, %s, %s) "
-                    "RETURNING build_id", (manifest_text, len(chunks), avg_len, dim)).fetchone()[0]
+                    "INSERT INTO rag_builds (status, manifest, n_chunks, avg_len, dense_dim, k1, b) "
+                    "VALUES ('building', %s, %s, %s, %s, %s, %s) RETURNING build_id",
+                    (manifest_text, len(chunks), avg_len, dim, k1, b)).fetchone()[0]
                 cur = conn.cursor()
                 with cur.copy("COPY rag_documents (build_id, position, doc_id, info) FROM STDIN") as cp:
                     for i, d in enumerate(documents):
@@ -180,10 +187,11 @@ def publish(url: str, index_dir: Path, rows: SearchRows, progress: Progress | No
                 with cur.copy("COPY rag_terms (build_id, term, df) FROM STDIN") as cp:
                     for term, n in df.items():
                         cp.write_row((build_id, term, n))
-                with cur.copy("COPY rag_postings (build_id, term, row_no, tf, doc_len, doc_id) FROM STDIN") as cp:
+                with cur.copy("COPY rag_postings (build_id, term, row_no, tf, doc_len, doc_id, weight) FROM STDIN") as cp:
                     for row, (toks, c) in enumerate(zip(token_lists, chunks)):
+                        norm = k1 * (1 - b + b * lengths[row] / avg_len)
                         for term, tf in Counter(toks).items():
-                            cp.write_row((build_id, term, row, tf, lengths[row], c.doc_id))
+                            cp.write_row((build_id, term, row, tf, lengths[row], c.doc_id, idf[term] * tf / (tf + norm)))
                         if progress and (row % 500 == 0 or row == total - 1):
                             progress("publishing postings", row + 1, total)
                 with cur.copy("COPY rag_files (build_id, path, sha256, data) FROM STDIN") as cp:
@@ -222,7 +230,8 @@ def _cleanup(conn, active: int) -> None:
     try:
         for build_id in old:
             conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS rag_chunks_hnsw_{int(build_id)}")
-        conn.execute("ANALYZE rag_postings, rag_terms, rag_chunks")
+        # VACUUM sets the visibility map, so BM25 reads postings by index-only scans of the covering key.
+        conn.execute("VACUUM (ANALYZE) rag_postings, rag_terms, rag_chunks")
     finally:
         conn.autocommit = False
 

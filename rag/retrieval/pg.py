@@ -7,10 +7,12 @@ the same optional reranker, the same ``ScoredChunk`` out. What differs is where 
 search is one read-only snapshot (:meth:`rag.index.postgres.PostgresStore.reading`) that ranks and
 fetches from the build active in it, so the process holds no postings or vectors.
 
-Lexical ranking is BM25 computed in SQL from ``rag_terms`` (df) and ``rag_postings`` (tf, length)
-with bm25s's Lucene formula and parameters, not a ``simple`` tsvector with ``ts_rank``: on the
-gold questions it reproduces the local ranking (docs/deployment.md has the measurement, and
-:func:`compare_lexical` re-runs it), while ``ts_rank`` has no IDF and ranks far from it.
+Lexical ranking is BM25 in SQL: each posting of ``rag_postings`` holds its Lucene BM25 weight
+(bm25s's formula with the build's df, lengths, k1 and b, computed at publish, as bm25s precomputes
+its score matrix) and a query sums the weights of its terms, read by index-only scans of the
+covering primary key. Not a ``simple`` tsvector with ``ts_rank``: on the gold questions SQL BM25
+reproduces the local ranking while ``ts_rank`` (no IDF) ranks far from it (docs/deployment.md;
+:func:`compare_lexical` re-runs the measurement).
 
 :class:`PgSearchRows` gives the index package what it stores per build: the search tokens of each
 chunk (the same :func:`tokenize` over :func:`indexed_text` as the local build) and the vectors of
@@ -41,6 +43,9 @@ class PgSearchRows:
     def tokens(self, chunks: Sequence[Chunk]):
         return [tokenize(indexed_text(c)) for c in chunks]
 
+    def bm25_params(self) -> dict[str, float]:
+        return {"k1": BM25_PARAMS["k1"], "b": BM25_PARAMS["b"]}
+
     def vectors(self, index_dir: Path, retrieval_info: dict[str, Any]):
         if not retrieval_info.get("dense"):
             return None
@@ -54,12 +59,9 @@ class PgSearchRows:
 
 # --------------------------------------------------------------------------- SQL rankers
 BM25_SQL = """
-SELECT p.row_no,
-       round(sum((ln(1.0::float8 + (%(n)s::float8 - t.df + 0.5::float8) / (t.df + 0.5::float8))
-            * p.tf / (p.tf + %(k1)s::float8 * (1 - %(b)s::float8 + %(b)s::float8 * p.doc_len / %(avg)s::float8)))::real)::numeric, 5)::float8 AS score
-FROM rag_terms t
-JOIN rag_postings p ON p.build_id = t.build_id AND p.term = t.term
-WHERE t.build_id = %(build)s AND t.term = ANY(%(terms)s) {where}
+SELECT p.row_no, round(sum(p.weight)::real::numeric, 5)::float8 AS score
+FROM rag_postings p
+WHERE p.build_id = %(build)s AND p.term = ANY(%(terms)s) {where}
 GROUP BY p.row_no
 ORDER BY score DESC, p.row_no
 LIMIT %(depth)s
@@ -77,25 +79,36 @@ def bm25_rank(conn, view, query: str, depth: int, docs: list[str] | None) -> lis
     if not terms or view.n_chunks == 0:
         return []
     sql = BM25_SQL.format(where="AND p.doc_id = ANY(%(docs)s)" if docs is not None else "")
-    params = {"n": view.n_chunks, "k1": BM25_PARAMS["k1"], "b": BM25_PARAMS["b"], "avg": view.avg_len,
-              "build": view.build_id, "terms": terms, "depth": depth, "docs": docs}
+    params = {"build": view.build_id, "terms": terms, "depth": depth, "docs": docs}
     return [(int(r), float(s)) for r, s in conn.execute(sql, params).fetchall()]
 
 
+# Up to this many chunks the dense ranking scans exactly (the same results as the local FAISS flat
+# index); above it the build's HNSW index answers (approximate, recall set by ef_search). An exact
+# scan reads the whole rag_chunks rows of the build: at 21,007 chunks it doubled search time.
+EXACT_DENSE_MAX = 5_000
+
+
 def dense_rank(conn, view, encoder, query: str, depth: int, docs: list[str] | None) -> list[tuple[int, float]]:
-    """(row, cosine) best first through the build's HNSW index (exact order among what it returns)."""
+    """(row, cosine) best first: exact scan for builds up to EXACT_DENSE_MAX chunks, else the build's HNSW index."""
     q = encoder.encode_queries([query])
     if not np.any(q):
         return []
     dim, build = int(view.dense_dim), int(view.build_id)
     vec = "[" + ",".join(repr(float(x)) for x in q[0]) + "]"
-    # ef_search bounds how many rows an HNSW scan returns; iterative scans keep going under a filter.
-    conn.execute(f"SET LOCAL hnsw.ef_search = {max(40, min(1000, depth))}")
-    conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+    exact = view.n_chunks <= EXACT_DENSE_MAX
+    if not exact:
+        # HNSW: ef_search bounds how many rows a scan returns; iterative scans keep going under a filter.
+        conn.execute(f"SET LOCAL hnsw.ef_search = {max(400, min(1000, 2 * depth))}")
+        conn.execute("SET LOCAL hnsw.iterative_scan = strict_order")
     where = " AND doc_id = ANY(%(docs)s)" if docs is not None else ""
-    # build id and dimension as literals: the partial expression index of this build must match the plan.
-    sql = (f"SELECT row_no, -(embedding::vector({dim}) <#> %(q)s::vector({dim})) AS score FROM rag_chunks "
-           f"WHERE build_id = {build}{where} ORDER BY embedding::vector({dim}) <#> %(q)s::vector({dim}), row_no LIMIT %(depth)s")
+    # Exact: order by the uncast column, which the HNSW index (on embedding::vector(dim)) cannot serve, so
+    # the planner scans the build's rows - the results of FAISS IndexFlatIP.
+    # HNSW: build id and dimension as literals, so the partial expression index of this build matches the plan.
+    dist = "embedding <#> %(q)s::vector" if exact else f"embedding::vector({dim}) <#> %(q)s::vector({dim})"
+    order = f"{dist}, row_no" if exact else dist
+    sql = (f"SELECT row_no, -({dist}) AS score FROM rag_chunks "
+           f"WHERE build_id = {build}{where} ORDER BY {order} LIMIT %(depth)s")
     return [(int(r), float(s)) for r, s in conn.execute(sql, {"q": vec, "docs": docs, "depth": depth}).fetchall()]
 
 
