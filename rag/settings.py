@@ -39,6 +39,20 @@ def check_top_k(k: Any) -> int:
     return k
 
 
+MAX_QUESTION_CHARS = 2000  # one limit for a question, in the API and the chat page
+
+
+def check_question_length(question: str) -> str:
+    """``question`` if it has at most MAX_QUESTION_CHARS characters; InputError saying so otherwise.
+
+    (Retrieval reads only the first ``rag.retrieval.query.MAX_QUERY_CHARS`` of an accepted question.)
+    """
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InputError(f"问题过长（{len(question)} 个字符，最多 {MAX_QUESTION_CHARS} 个），请精简后再问 / "
+                         f"\"question\" is too long ({len(question)} characters; at most {MAX_QUESTION_CHARS})")
+    return question
+
+
 def _env(name: str) -> dict[str, Any]:
     return {"env": name}
 

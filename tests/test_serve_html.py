@@ -154,8 +154,12 @@ def test_retrieval_view_shows_fused_and_per_retriever_ranks():
     rows = [sc("plan:p1", "第一段<b>", 0.0325, {"bm25": 1, "dense": 2}, {"bm25": 7.5, "dense": 0.61}),
             sc("plan:p2", "第二段" * 40, 0.0161, {"bm25": None, "dense": 1}, {"bm25": None, "dense": 0.7})]
     html = retrieval_html(rows, cited={"plan:p1": 1})
-    assert "<th>BM25 名次（分数）</th><th>向量 名次（分数）</th>" in html
+    assert '<th class="rag-num">BM25 名次（分数）</th><th class="rag-num">向量 名次（分数）</th>' in html
     assert '<td class="rag-num">1</td><td class="rag-num">0.0325</td><td class="rag-num">1<small>（7.500）</small></td>' in html
     assert '<td class="rag-num rag-na">—</td><td class="rag-num">1<small>（0.700）</small></td>' in html
     assert '<span class="rag-used">[1]</span><b>泉州&lt;方案&gt;</b>' in html
     assert "第一段&lt;b&gt;" in html and "…" in html  # long passages are cut
+    # a retriever that ranked none of the passages (dense when it is off) gets no column
+    bm25_only = [sc("plan:p1", "第一段", 0.03, {"bm25": 1, "dense": None}, {"bm25": 7.5, "dense": None})]
+    html = retrieval_html(bm25_only)
+    assert "BM25 名次" in html and "向量" not in html and "rag-na" not in html

@@ -11,8 +11,10 @@ markers of answer ``turn`` to its entries in the sources panel (see ``static/ui.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 
+from ..errors import ConfigError, IndexDamagedError, IndexMismatchError, IndexMissingError, InputError, LLMError
 from ..export.text import answer_to_text
 from ..text import heading_label
 from ..types import Answer, AnswerSentence, Citation, ScoredChunk
@@ -20,6 +22,31 @@ from ..types import Answer, AnswerSentence, Citation, ScoredChunk
 UNVERIFIED_BADGE = '<span class="rag-badge" title="这句话未能在所引段落中核实，请勿直接引用">未经核实</span>'
 # Retriever names as staff read them; unknown names (e.g. a reranker) show as they are.
 RETRIEVER_LABELS = {"bm25": "BM25", "dense": "向量", "rerank": "重排"}
+
+
+# The chat page speaks Chinese only: ratings as they are labelled, and the Chinese for errors whose message has none.
+RATING_LABELS = {"up": "有用", "down": "没用"}
+_ERRORS_ZH = (
+    (IndexMissingError, "还没有索引，请先运行 rag build。"),
+    (IndexDamagedError, "索引文件已损坏，请运行 rag build --force 后重启服务。"),
+    (IndexMismatchError, "索引与当前设置不符，请运行 rag build 后重启服务。"),
+    (LLMError, "大模型调用失败，请稍后再试或改用抽取式回答。"),
+    (ConfigError, "配置有误，请联系管理员（详情见服务日志）。"),
+    (InputError, "输入有误，请修改后再试。"),
+)
+
+
+def chinese_message(message: str) -> str:
+    """The Chinese half of a bilingual ``中文 / English`` message; "" when the message has no Chinese."""
+    head = message.split(" / ", 1)[0].strip()
+    return head if any("\u4e00" <= ch <= "\u9fff" for ch in head) else ""
+
+
+def error_text(err: Exception) -> str:
+    """What the chat page says about ``err``: its Chinese half, else a Chinese sentence for its kind."""
+    if isinstance(err, InputError | ConfigError) and chinese_message(str(err)):
+        return chinese_message(str(err))
+    return next((zh for kind, zh in _ERRORS_ZH if isinstance(err, kind)), "无法回答这个问题，请稍后再试（详情见服务日志）。")
 
 
 def esc(text: object) -> str:
@@ -91,8 +118,45 @@ def answer_html(answer: Answer, turn: int, requested_mode: str | None = None) ->
         body = f'<div class="rag-text-body">{esc(answer.answer).replace(chr(10), "<br>")}</div>'
     mode = "大模型" if answer.mode == "llm" else "抽取式"
     what = "已拒答" if answer.abstained else f"{mode}回答 · {len(answer.citations)} 个来源 · 点击 [n] 查看出处"
-    foot = f'<div class="rag-foot">{what}</div>'
+    foot = f'<div class="rag-foot">第 {turn} 问 · {what}<span class="rag-rated"></span></div>'
     return f'<div class="rag-answer">{body}{notices_html(answer, requested_mode)}{foot}</div>'
+
+
+_RATED = re.compile(r'<span class="rag-rated">[^<]*</span>')
+
+
+def with_rating(message: str, rating: str | None) -> str:
+    """An answer message (from :func:`answer_html`) showing its current rating (``up``/``down``; None: none)."""
+    label = f" · 您的评价：{RATING_LABELS[rating]}" if rating in RATING_LABELS else ""
+    return _RATED.sub(f'<span class="rag-rated">{label}</span>', message, count=1)
+
+
+def rating_target_html(answer: Answer | None, turn: int, rating: str | None = None) -> str:
+    """Which answer the 有用/没用 buttons rate (the one whose sources are shown), and its current rating."""
+    if answer is None:
+        return '<div class="rag-rate-target rag-empty">提问后可评价回答：评价针对右侧正在显示来源的那一问。</div>'
+    q = answer.question if len(answer.question) <= 30 else answer.question[:30] + "…"
+    now = f"当前评价：<b>{RATING_LABELS[rating]}</b>（可改）" if rating in RATING_LABELS else "尚未评价"
+    return f'<div class="rag-rate-target">评价第 {turn} 问「{esc(q)}」的回答 · {now}</div>'
+
+
+def corpus_notice_html(report: dict) -> str:
+    """Files the index left out (and why, in Chinese), and the metadata read from new files' text; "" when neither."""
+    skipped, inferred = report.get("skipped") or [], report.get("inferred") or []
+    out = []
+    if skipped:
+        items = "；".join(f"{esc(s.get('file', ''))}（{esc(s.get('reason_zh') or '无法读取')}）" for s in skipped)
+        out.append(f'<div class="rag-banner rag-fallback rag-skipped"><b>有 {len(skipped)} 个文件未能收录：</b>{items}。'
+                   "其余文件照常检索；修正后运行 rag build。</div>")
+    if inferred:
+        names = {"title": "标题", "issuer": "发文单位", "date": "日期", "number": "文号"}
+        rows = []
+        for r in inferred:
+            facts = "，".join(f"{names[k]}：{esc(r[k])}" for k in names if k in r.get("from", {}))
+            rows.append(f"<li>{esc(r.get('file', ''))}：{facts or '正文中未找到'}</li>")
+        out.append('<details class="rag-notice rag-inferred"><summary>'
+                   f"{len(inferred)} 个文件未在目录（catalog.toml）中登记，其信息取自正文</summary><ul>{''.join(rows)}</ul></details>")
+    return "".join(out)
 
 
 def highlighted_text(text: str, quote: str) -> str:
@@ -155,9 +219,9 @@ def retrieval_html(retrieved: Sequence[ScoredChunk], cited: dict[str, int] | Non
         return '<div class="rag-empty">提问后，这里显示检索到的段落及其 BM25、向量与融合排名。</div>'
     cited = cited or {}
     names: list[str] = []
-    for r in retrieved:
-        names += [k for k in r.ranks if k not in names]
-    head = "".join(f"<th>{esc(RETRIEVER_LABELS.get(k, k))} 名次（分数）</th>" for k in names)
+    for r in retrieved:  # a retriever that ranked none of them (dense when it is off) gets no column
+        names += [k for k, v in r.ranks.items() if k not in names and v is not None]
+    head = "".join(f'<th class="rag-num">{esc(RETRIEVER_LABELS.get(k, k))} 名次（分数）</th>' for k in names)
     rows = []
     for i, r in enumerate(retrieved, 1):
         c = r.chunk
@@ -169,10 +233,12 @@ def retrieval_html(retrieved: Sequence[ScoredChunk], cited: dict[str, int] | Non
             f'<td>{used}<b>{esc(c.title)}</b><br><small>{esc(heading_label(c.heading_path))}</small>'
             f'<br>{esc(text)}<br><small class="rag-id">{esc(c.id)}</small></td></tr>'
         )
-    note = ('<div class="rag-foot">融合分数：各检索器名次的加权倒数排名融合（RRF）；“—”表示该检索器未检出或未启用；'
-            '[n] 表示该段落被回答引用。</div>')
+    note = ('<div class="rag-foot">融合分数：各检索器名次的加权倒数排名融合（RRF）；“—”表示该检索器未检出该段落'
+            '（未启用的检索器不列出）；[n] 表示该段落被回答引用。</div>')
     searched = (f'<div class="rag-query">检索用语（大模型改写）：{esc(query)}</div>' if query else "")
-    return (f'{searched}<table class="rag-retrieval"><thead><tr><th>融合名次</th><th>融合分数</th>{head}<th>段落</th></tr></thead>'
+    return (f'{searched}<table class="rag-retrieval"><thead><tr>'
+            f'<th class="rag-num">融合名次</th><th class="rag-num">融合分数</th>'
+            f'{head}<th>段落</th></tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table>{note}')
 
 

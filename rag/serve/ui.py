@@ -9,17 +9,21 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+import uuid
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
 import gradio as gr
 
-from ..errors import RagError
+from ..errors import InputError, RagError
 from ..eval.feedback import append_feedback
 from ..export import conversation_markdown, write_docx
 from ..pipeline import Pipeline
+from ..settings import MAX_QUESTION_CHARS, check_question_length
 from ..types import Answer
-from .html import answer_html, cited_ids, error_html, question_html, retrieval_html, sources_html, streaming_html
+from .html import (RATING_LABELS, answer_html, cited_ids, corpus_notice_html, error_html, error_text, question_html,
+                   rating_target_html, retrieval_html, sources_html, streaming_html, with_rating)
 
 log = logging.getLogger(__name__)
 
@@ -32,28 +36,65 @@ EXAMPLES = [
 ]
 
 
-def _record_feedback(pipeline: Pipeline, rating: str, comment: str, turns: list, current: int) -> tuple[str, str]:
+def _warn(message: str) -> None:
+    """A toast in Chinese (Gradio's own title would be "Warning")."""
+    gr.Warning(message, title="提示")
+
+
+def _with_rating(message: dict, rating: str) -> dict:
+    """A chat message (content a string or Gradio's list of text parts) showing ``rating``."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return {**message, "content": with_rating(content, rating)}
+    parts = [{**c, "text": with_rating(c["text"], rating)} if isinstance(c, dict) and isinstance(c.get("text"), str)
+             else c for c in content or []]
+    return {**message, "content": parts}
+
+
+def _rate(pipeline: Pipeline, rating: str, comment: str, messages: list, turns: list, current: int, ratings: dict):
+    """Record the rating of the answer whose sources are shown: one current rating per answer.
+
+    The log (data/feedback.jsonl) is append-only: rating an answer again with the same rating and no
+    new comment writes nothing; a changed rating or a new comment writes one line with the same
+    ``answer_id`` and ``replaces`` (the rating it supersedes), so the last line per answer is its rating.
+    Returns (status, comment box, chat, ratings, rating target).
+    """
     answer = turns[current - 1] if 0 < current <= len(turns) else None
     if answer is None:
-        return "当前没有可以评价的回答。", comment
-    append_feedback(pipeline.settings, {
-        "question": answer.question, "answer": answer.answer, "rating": rating, "comment": (comment or "").strip(),
+        return "当前没有可以评价的回答。", comment, gr.skip(), gr.skip(), gr.skip()
+    comment = (comment or "").strip()
+    before = ratings.get(str(current)) or {}
+    label = RATING_LABELS[rating]
+    if before.get("rating") == rating and not comment:
+        return f"第 {current} 问已评为“{label}”，未重复记录。", "", gr.skip(), gr.skip(), gr.skip()
+    answer_id = before.get("answer_id") or uuid.uuid4().hex
+    record = {
+        "question": answer.question, "answer": answer.answer, "rating": rating, "comment": comment,
         "citations": [c.to_dict() for c in answer.citations], "mode": answer.mode, "abstained": answer.abstained,
-        "retrieved": [r.chunk.id for r in answer.retrieved], "source": "ui",
-    })
-    return f"已记录对第 {current} 问的{'好评 👍' if rating == 'up' else '差评 👎'}，谢谢！", ""
+        "retrieved": [r.chunk.id for r in answer.retrieved], "source": "ui", "answer_id": answer_id, "turn": current,
+    }
+    if before.get("rating"):
+        record["replaces"] = before["rating"]
+    append_feedback(pipeline.settings, record)
+    ratings = {**ratings, str(current): {"rating": rating, "answer_id": answer_id}}
+    at = 2 * current - 1  # the answer's message: messages come in (question, answer) pairs
+    if 0 <= at < len(messages):
+        messages = [*messages[:at], _with_rating(messages[at], rating), *messages[at + 1:]]
+    changed = f"（原为“{RATING_LABELS[before['rating']]}”）" if before.get("rating") and before["rating"] != rating else ""
+    status = f"已将第 {current} 问的回答评为“{label}”{changed}{'，并记下意见' if comment else ''}，谢谢！"
+    return status, "", messages, ratings, rating_target_html(answer, current, rating)
 
 
-def _export(kind: str, turns: list) -> str | None:
+def _export(kind: str, turns: list, started: float) -> str | None:
     answers = [a for a in turns if a is not None]
     if not answers:
-        gr.Warning("还没有可以导出的回答。")
+        _warn("还没有可以导出的回答。")
         return None
     path = Path(tempfile.mkdtemp(prefix="rag-export-")) / f"政策问答记录-{time.strftime('%Y%m%d-%H%M%S')}.{kind}"
     if kind == "md":
         path.write_text(conversation_markdown(answers), encoding="utf-8")
     else:
-        write_docx(answers, path)
+        write_docx(answers, path, when=datetime.fromtimestamp(started) if started else None)
     return str(path)
 
 
@@ -65,22 +106,32 @@ def build_ui(pipeline: Pipeline):
     mode_info = "两种方式都只依据已收录文件并逐句核实出处" if settings.llm_configured else \
         "未配置大模型：设置 RAG_LLM_BASE_URL 和 RAG_LLM_MODEL 后可选 LLM"
 
-    def panels(turns: list, turn: int):
+    def panels(turns: list, turn: int, ratings: dict):
+        """Sources, retrieval view and rating target for answer ``turn``."""
         answer = turns[turn - 1] if 0 < turn <= len(turns) else None
         if answer is None:
-            return sources_html(None), retrieval_html(())
-        return sources_html(answer, turn), retrieval_html(answer.retrieved, cited_ids(answer), query=answer.query)
+            return sources_html(None), retrieval_html(()), rating_target_html(None, 0)
+        rating = (ratings.get(str(turn)) or {}).get("rating")
+        return (sources_html(answer, turn), retrieval_html(answer.retrieved, cited_ids(answer), query=answer.query),
+                rating_target_html(answer, turn, rating))
 
-    def ask(question: str, messages: list, turns: list, docs: list, mode: str):
-        question = (question or "").strip()
+    skip_all = (gr.skip(),) * 8
+
+    def ask(question: str, messages: list, turns: list, docs: list, mode: str, ratings: dict, started: float):
+        try:  # the one limit and message of the API (rag.settings.check_question_length), in Chinese
+            question = check_question_length(question or "").strip()
+        except InputError as e:
+            _warn(error_text(e))
+            yield skip_all
+            return
         if not question:
-            gr.Warning("请输入问题。")
-            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            _warn("请输入问题。")
+            yield skip_all
             return
         turn = len(turns) + 1
         messages = messages + [{"role": "user", "content": question_html(question)},
                                {"role": "assistant", "content": streaming_html("")}]
-        yield "", messages, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        yield "", messages, *(gr.skip(),) * 5, started or time.time()
         answer: Answer | None = None
         try:
             text = ""
@@ -90,36 +141,42 @@ def build_ui(pipeline: Pipeline):
                 else:  # a text delta: show the answer as it is written
                     text += item
                     messages[-1] = {"role": "assistant", "content": streaming_html(text)}
-                    yield gr.skip(), messages, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                    yield gr.skip(), messages, *(gr.skip(),) * 6
             messages[-1] = {"role": "assistant", "content": answer_html(answer, turn, requested_mode=mode)}
         except RagError as e:
-            messages[-1] = {"role": "assistant", "content": error_html(str(e))}
+            log.info("question %r not answered: %s", question, e)
+            messages[-1] = {"role": "assistant", "content": error_html(error_text(e))}
         except Exception:
             log.exception("answering %r failed", question)
             messages[-1] = {"role": "assistant", "content": error_html("内部错误，请稍后再试或联系管理员（详情见服务日志）。")}
         turns = turns + [answer]
-        yield (gr.skip(), messages, turns, turn, *panels(turns, turn))
+        yield (gr.skip(), messages, turns, turn, *panels(turns, turn, ratings), gr.skip())
 
-    def show_turn(turns: list, current: int, evt: gr.SelectData):
+    def show_turn(turns: list, current: int, ratings: dict, evt: gr.SelectData):
         index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         turn = int(index) // 2 + 1  # messages come in (question, answer) pairs
         if turn == current or not 0 < turn <= len(turns):
-            return gr.skip(), gr.skip(), gr.skip()
-        return (turn, *panels(turns, turn))
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        return (turn, *panels(turns, turn, ratings))
 
     with gr.Blocks(title="政策问答助手", analytics_enabled=False, fill_width=True, delete_cache=(86400, 86400)) as ui:
         turns = gr.State([])  # one Answer (or None after an error) per question
         current = gr.State(0)  # the 1-based question whose sources are shown
+        ratings = gr.State({})  # str(turn) -> {"rating", "answer_id"}: the current rating of each rated answer
+        started = gr.State(0.0)  # when the conversation's first question was asked (the Word export's date)
         gr.Markdown("## 政策问答助手\n用中文提问。回答只摘自已收录的政策文件；句末 **[n]** 对应右侧来源，"
                     "点击可查看原文段落和高亮的出处，并一键复制公文引文。")
+        notice = corpus_notice_html(pipeline.index.manifest.corpus_report())
+        if notice:
+            gr.HTML(notice, elem_id="rag-corpus-notice")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=420):
                 chat = gr.Chatbot(label="对话", height=520, latex_delimiters=[], feedback_options=None,
                                   buttons=[], elem_id="rag-chat",  # its copy would copy markup; answers carry their own
                                   placeholder="请在下方输入问题，或点击示例问题。")
                 with gr.Row():
-                    box = gr.Textbox(show_label=False, placeholder="输入问题，例如：试点县能得到哪些支持？", scale=5,
-                                     max_lines=4, elem_id="rag-question", autofocus=True)
+                    box = gr.Textbox(label="问题", show_label=False, placeholder=f"输入问题（最多 {MAX_QUESTION_CHARS} 字），例如：试点县能得到哪些支持？",
+                                     scale=5, max_lines=4, elem_id="rag-question", autofocus=True)
                     send = gr.Button("提问", variant="primary", scale=1, min_width=80, elem_id="rag-send")
                 gr.Examples(EXAMPLES, inputs=box, label="示例问题（点击填入）")
                 with gr.Row():
@@ -127,11 +184,13 @@ def build_ui(pipeline: Pipeline):
                                        info="不选 = 全部文件", scale=3, elem_id="rag-docs")
                     mode = gr.Radio(modes, value=settings.answer_mode if settings.llm_configured else "extractive",
                                     label="回答方式", info=mode_info, interactive=settings.llm_configured, scale=2)
+                rate_target = gr.HTML(rating_target_html(None, 0), elem_id="rag-rate-target")
                 with gr.Row():
-                    comment = gr.Textbox(show_label=False, placeholder="对当前回答的意见（可选）", scale=4,
+                    comment = gr.Textbox(label="意见", show_label=False, placeholder="对这个回答的意见（可选）", scale=4,
                                          elem_id="rag-comment")
-                    up = gr.Button("👍 有用", scale=1, min_width=70, elem_id="rag-up")
-                    down = gr.Button("👎 有问题", scale=1, min_width=70, elem_id="rag-down")
+                    # text labels, not emoji: they render without an emoji font
+                    up = gr.Button(RATING_LABELS["up"], scale=1, min_width=70, elem_id="rag-up")
+                    down = gr.Button(RATING_LABELS["down"], scale=1, min_width=70, elem_id="rag-down")
                 status = gr.Markdown(elem_id="rag-status")
                 with gr.Row():
                     export_md = gr.Button("导出 Markdown", size="sm", elem_id="rag-export-md")
@@ -143,14 +202,15 @@ def build_ui(pipeline: Pipeline):
                 with gr.Tab("检索过程"):
                     retrieval = gr.HTML(retrieval_html(()), js_on_load=None, elem_id="rag-retrieval")
 
-        outputs = [box, chat, turns, current, sources, retrieval]
-        inputs = [box, chat, turns, docs, mode]
+        outputs = [box, chat, turns, current, sources, retrieval, rate_target, started]
+        inputs = [box, chat, turns, docs, mode, ratings, started]
         send.click(ask, inputs, outputs)
         box.submit(ask, inputs, outputs)
-        chat.select(show_turn, [turns, current], [current, sources, retrieval])
-        up.click(partial(_record_feedback, pipeline, "up"), [comment, turns, current], [status, comment])
-        down.click(partial(_record_feedback, pipeline, "down"), [comment, turns, current], [status, comment])
-        export_md.click(partial(_export, "md"), turns, download)
-        export_docx.click(partial(_export, "docx"), turns, download)
+        chat.select(show_turn, [turns, current, ratings], [current, sources, retrieval, rate_target])
+        rate_in, rate_out = [comment, chat, turns, current, ratings], [status, comment, chat, ratings, rate_target]
+        up.click(partial(_rate, pipeline, "up"), rate_in, rate_out)
+        down.click(partial(_rate, pipeline, "down"), rate_in, rate_out)
+        export_md.click(partial(_export, "md"), [turns, started], download)
+        export_docx.click(partial(_export, "docx"), [turns, started], download)
     ui.queue(default_concurrency_limit=4)
     return ui

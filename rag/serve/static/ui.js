@@ -18,6 +18,18 @@
     try { document.execCommand('copy'); } finally { ta.remove(); }
     return Promise.resolve();
   }
+  // Gradio titles its toasts with their English type ("Warning", "Error", "Info"), whatever title the server
+  // gives; the page is Chinese, so the titles are put into Chinese as they appear.
+  const TOAST_TITLES = {Warning: '提示', Error: '错误', Info: '提示', Success: '完成'};
+  function chineseToasts(root) {
+    root.querySelectorAll('.toast-title').forEach((el) => {
+      el.childNodes.forEach((n) => {
+        const word = n.nodeType === Node.TEXT_NODE ? n.textContent.trim() : '';
+        if (TOAST_TITLES[word]) n.textContent = n.textContent.replace(word, TOAST_TITLES[word]);
+      });
+    });
+  }
+  new MutationObserver(() => chineseToasts(document)).observe(document.body, {childList: true, subtree: true, characterData: true});
   document.addEventListener('click', (ev) => {
     const cite = ev.target.closest && ev.target.closest('a.rag-cite');
     if (cite) {
