@@ -133,9 +133,8 @@ class Pipeline:
     def search(self, query: str, top_k: int | None = None, filters: Filters | None = None) -> list[ScoredChunk]:
         """Ranked chunks for ``query`` (cleaned; ``top_k`` from 1 to 200, default settings.top_k)."""
         from .retrieval.query import clean_query, expand_query
-        from .vocab import vocabulary_for
-
         from .text import match_key
+        from .vocab import vocabulary_for
 
         known = self.corpus_terms.occurs
         q = expand_query(clean_query(query), vocabulary_for(self.settings.vocabulary_files), lambda w: known(match_key(w)))

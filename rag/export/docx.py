@@ -7,7 +7,7 @@ conversation and 政策问答助手 as author.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..types import Answer
@@ -88,7 +88,7 @@ def _setup(doc, answers: Sequence[Answer], when: datetime) -> None:
     props.comments = f"{len(answers)} 个问题及其回答和来源，由{AUTHOR}导出"
     props.keywords = "政策问答；引文"
     props.category = EXPORT_TITLE
-    utc = when.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)  # the file stores UTC
+    utc = when.astimezone(UTC).replace(tzinfo=None, microsecond=0)  # the file stores UTC
     props.created = props.modified = utc
     props.revision = 1
 

@@ -52,6 +52,26 @@ class Reranker(Protocol):
 
 
 # --------------------------------------------------------------------------- retriever
+def allowed_docs(filters: Filters | None, documents: dict[str, DocumentInfo]) -> list[str] | None:
+    """Doc ids passing ``filters`` (None = everything); InputError naming the valid values of a bad one."""
+    if filters is None or filters.is_empty():
+        return None
+    docs = list(documents.values())
+    checks = [
+        ("document id", filters.doc_ids, lambda d: d.doc_id),
+        ("issuer", filters.issuers, lambda d: d.issuer),
+        ("year", filters.years, lambda d: d.year),
+        ("kind", filters.kinds, lambda d: d.kind),
+    ]
+    for label, wanted, get in checks:
+        valid = {get(d) for d in docs if get(d) not in (None, "")}
+        bad = [w for w in wanted if w not in valid]
+        if bad:
+            shown = ", ".join(str(v) for v in sorted(valid, key=str))
+            raise InputError(f"unknown {label} {', '.join(map(repr, bad))}; valid values: {shown}")
+    return [d.doc_id for d in docs if all(not wanted or get(d) in wanted for _, wanted, get in checks)]
+
+
 class HybridRetriever:
     """Runs each ranker over the allowed rows, fuses by weighted RRF, optionally reranks.
 
@@ -78,32 +98,17 @@ class HybridRetriever:
         self.weights = dict(weights or {})
         self.rrf_k = rrf_k
         self.reranker = reranker
-        self._row_docs = [documents.get(c.doc_id) for c in self.chunks]
         self._by_id = {c.id: c for c in self.chunks}
 
     def allowed_rows(self, filters: Filters | None) -> np.ndarray | None:
         """Boolean row mask for ``filters`` (None = everything); InputError naming valid values."""
         import numpy as np
 
-        if filters is None or filters.is_empty():
+        docs = allowed_docs(filters, self.documents)
+        if docs is None:
             return None
-        docs = list(self.documents.values())
-        checks = [
-            ("document id", filters.doc_ids, lambda d: d.doc_id),
-            ("issuer", filters.issuers, lambda d: d.issuer),
-            ("year", filters.years, lambda d: d.year),
-            ("kind", filters.kinds, lambda d: d.kind),
-        ]
-        for label, wanted, get in checks:
-            valid = {get(d) for d in docs if get(d) not in (None, "")}
-            bad = [w for w in wanted if w not in valid]
-            if bad:
-                shown = ", ".join(str(v) for v in sorted(valid, key=str))
-                raise InputError(f"unknown {label} {', '.join(map(repr, bad))}; valid values: {shown}")
-        mask = np.zeros(len(self.chunks), dtype=bool)
-        for row, doc in enumerate(self._row_docs):
-            mask[row] = doc is not None and all(not wanted or get(doc) in wanted for _, wanted, get in checks)
-        return mask
+        wanted = set(docs)
+        return np.fromiter((c.doc_id in wanted for c in self.chunks), dtype=bool, count=len(self.chunks))
 
     def retrieve(self, query: str, top_k: int, filters: Filters | None = None) -> list[ScoredChunk]:
         """Rank with every ranker, fuse by weighted RRF, rerank if configured, cut to ``top_k``."""

@@ -27,12 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, IndexMismatchError, InputError
+from ..errors import ConfigError, IndexMismatchError
 from ..settings import Settings, check_top_k
-from ..types import Chunk, DocumentInfo, Filters, ScoredChunk
+from ..types import Chunk, Filters, ScoredChunk
 from .bm25 import BM25_PARAMS
 from .fusion import reciprocal_rank_fusion
-from .hybrid import MIN_DEPTH, RERANK_DEPTH, CrossEncoderReranker, Reranker
+from .hybrid import MIN_DEPTH, RERANK_DEPTH, CrossEncoderReranker, Reranker, allowed_docs
 from .query import indexed_text
 from .tokenize import tokenize
 
@@ -110,26 +110,6 @@ def dense_rank(conn, view, encoder, query: str, depth: int, docs: list[str] | No
     sql = (f"SELECT row_no, -({dist}) AS score FROM rag_chunks "
            f"WHERE build_id = {build}{where} ORDER BY {order} LIMIT %(depth)s")
     return [(int(r), float(s)) for r, s in conn.execute(sql, {"q": vec, "docs": docs, "depth": depth}).fetchall()]
-
-
-def allowed_docs(filters: Filters | None, documents: dict[str, DocumentInfo]) -> list[str] | None:
-    """Doc ids passing ``filters`` (None = everything); the same InputError as ``HybridRetriever.allowed_rows``."""
-    if filters is None or filters.is_empty():
-        return None
-    docs = list(documents.values())
-    checks = [
-        ("document id", filters.doc_ids, lambda d: d.doc_id),
-        ("issuer", filters.issuers, lambda d: d.issuer),
-        ("year", filters.years, lambda d: d.year),
-        ("kind", filters.kinds, lambda d: d.kind),
-    ]
-    for label, wanted, get in checks:
-        valid = {get(d) for d in docs if get(d) not in (None, "")}
-        bad = [w for w in wanted if w not in valid]
-        if bad:
-            shown = ", ".join(str(v) for v in sorted(valid, key=str))
-            raise InputError(f"unknown {label} {', '.join(map(repr, bad))}; valid values: {shown}")
-    return [d.doc_id for d in docs if all(not wanted or get(d) in wanted for _, wanted, get in checks)]
 
 
 class PgRetriever:

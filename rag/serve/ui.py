@@ -22,8 +22,20 @@ from ..export import conversation_markdown, write_docx
 from ..pipeline import Pipeline
 from ..settings import MAX_QUESTION_CHARS, check_question_length
 from ..types import Answer
-from .html import (RATING_LABELS, answer_html, cited_ids, corpus_notice_html, error_html, error_text, question_html,
-                   rating_target_html, retrieval_html, sources_html, streaming_html, with_rating)
+from .html import (
+    RATING_LABELS,
+    answer_html,
+    cited_ids,
+    corpus_notice_html,
+    error_html,
+    error_text,
+    question_html,
+    rating_target_html,
+    retrieval_html,
+    sources_html,
+    streaming_html,
+    with_rating,
+)
 
 log = logging.getLogger(__name__)
 
