@@ -40,3 +40,12 @@ INJECTION = Chunk(
 
 def scored(*chunks: Chunk) -> list[ScoredChunk]:
     return [ScoredChunk(chunk=c, score=1.0 / (i + 1)) for i, c in enumerate(chunks)]
+
+
+# An LLM answer that cites the PILOT passage correctly (the LLM-mode tests' reply)
+QUESTION = "试点县能得到哪些支持？"
+GOOD = (
+    "省工信厅梳理试点县需求清单52项，分由省直相关部门逐项推动落实[1]。"
+    "省科技厅组建科技特派团服务试点县优势产业和区域特色产业[1]。"
+    "中国银行福建省分行要求支行加大对试点县的贷款投放比例。[1]"
+)

@@ -40,3 +40,19 @@ def seed_index(tmp_path_factory, corpus_dir):
     settings = Settings.load(overrides={"corpus_dir": corpus_dir, "index_dir": index_dir}, env={})
     build_index(settings)
     return settings
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A fake OpenAI-compatible chat server on 127.0.0.1 (tests/fake_openai.py), one per test module.
+
+    jieba is loaded first: the LLM tests use sub-second deadlines, which its start-up would eat.
+    """
+    from rag.answer.question import analyse_question
+
+    from .fake_openai import FakeOpenAI
+
+    analyse_question("试点县能得到哪些支持？")
+    s = FakeOpenAI()
+    yield s
+    s.close()

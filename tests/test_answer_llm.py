@@ -14,22 +14,8 @@ from rag.errors import ConfigError
 from rag.settings import Settings
 from rag.types import Answer
 
-from .answer_fixtures import DOCUMENTS, INJECTION, NEWS_TECH, PILOT, QZ_REWARD, scored
+from .answer_fixtures import DOCUMENTS, GOOD, INJECTION, NEWS_TECH, PILOT, QUESTION, QZ_REWARD, scored
 from .fake_openai import FakeOpenAI
-
-QUESTION = "试点县能得到哪些支持？"
-GOOD = (
-    "省工信厅梳理试点县需求清单52项，分由省直相关部门逐项推动落实[1]。"
-    "省科技厅组建科技特派团服务试点县优势产业和区域特色产业[1]。"
-    "中国银行福建省分行要求支行加大对试点县的贷款投放比例。[1]"
-)
-
-
-@pytest.fixture(scope="module")
-def server():
-    s = FakeOpenAI()
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -23,13 +23,6 @@ REWRITE = '{"query": "县域重点产业链试点县可获得哪些省级支持�
 ANSWER = "文件中未找到相关内容。"
 
 
-@pytest.fixture(scope="module")
-def server():
-    s = FakeOpenAI()
-    yield s
-    s.close()
-
-
 @pytest.fixture
 def pipeline(seed_index, server):
     server.requests.clear()
