@@ -18,7 +18,7 @@ from ..types import Chunk
 
 _HEADER = re.compile(r"列：([^；]+)")
 _HALF_TO_FULL = str.maketrans({",": "，", ";": "；", ":": "：", "?": "？", "!": "！", "(": "（", ")": "）"})
-_BETWEEN_CJK_DIGITS = re.compile(r"(?<=[0-9])，(?=[0-9]{3}(?![0-9]))")  # 1,000 stays a number
+_THOUSANDS_COMMA = re.compile(r"(?<=[0-9])，(?=[0-9]{3}(?![0-9]))")  # 1,000 stays a number
 
 
 def table_phrase(row: str, context: str) -> str:
@@ -39,7 +39,7 @@ def table_phrase(row: str, context: str) -> str:
 def simplified_display(text: str) -> str:
     """Simplified characters and full-width punctuation, for a traditional-character sentence."""
     out = to_simplified(text).translate(_HALF_TO_FULL)
-    return _BETWEEN_CJK_DIGITS.sub(",", out)
+    return _THOUSANDS_COMMA.sub(",", out)
 
 
 def display_text(text: str, chunk: Chunk) -> str:
