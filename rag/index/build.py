@@ -114,7 +114,7 @@ def build_index(settings: Settings, artifacts: ArtifactWriter, force: bool = Fal
     (:mod:`rag.index.incremental`); the result equals a full build. Retrieval artifacts are always
     written over all chunks (the writer may keep its own cache under ``cache/``).
     """
-    from ..ingest import inferred_record, load_corpus, reason_zh
+    from ..ingest import bad_names, inferred_record, load_corpus, reason_zh
     from .incremental import ingest_keys, load_incremental, plan
 
     t0 = time.perf_counter()
@@ -130,6 +130,7 @@ def build_index(settings: Settings, artifacts: ArtifactWriter, force: bool = Fal
     reuse = plan(settings, key, old, fingerprint, keys) if incremental and not force and state == "stale" else None
     if reuse is not None:
         loaded = load_incremental(settings, reuse, progress=progress)
+        loaded.problems[:0] = bad_names(settings.corpus_dir)  # not in the fingerprint; load_corpus lists them first
     else:
         loaded = load_corpus(settings, progress=progress)
     index_dir = settings.index_dir

@@ -27,10 +27,19 @@ def _sha256(path: Path) -> str:
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:
-    """Files in the corpus dir that the build looks at (hidden files ignored)."""
+    """Files in the corpus dir that the build looks at (hidden files and names that are not UTF-8 ignored)."""
     if not corpus_dir.is_dir():
         return []
-    return sorted(p for p in corpus_dir.iterdir() if p.is_file() and not p.name.startswith("."))
+    return sorted(p for p in corpus_dir.iterdir() if p.is_file() and not p.name.startswith(".") and _utf8(p.name))
+
+
+def _utf8(name: str) -> bool:
+    """A name the index can record (files named otherwise are skipped by ingestion, with a message)."""
+    try:
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def corpus_fingerprint(corpus_dir: Path) -> dict[str, Any]:

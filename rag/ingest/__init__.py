@@ -19,7 +19,7 @@ from ..errors import ConfigError, DocumentError
 from ..settings import Settings
 from ..types import Chunk, DocumentInfo
 from .chunker import make_chunks
-from .loaders import SUPPORTED, read_document
+from .loaders import SUPPORTED, name_problem, read_document
 from .metadata import infer_metadata
 from .repair import looks_traditional, pinyin_annotation_count, repair_mojibake, strip_pinyin
 from .structure import Parser, Part
@@ -96,6 +96,9 @@ _REASONS_ZH = (
     ("no extractable text", "PDF 中没有可提取的文字（可能是扫描件）"),
     ("not a readable .docx", "Word 文件损坏，无法读取"),
     ("cannot be read", "文件无法读取（权限或磁盘问题）"),
+    ("the file is too large", "文件过大（文本文件上限 20 MB），请拆分后再放入"),
+    ("the text is too long", "正文过长（每个文件上限 200 万字），请拆分后再放入"),
+    ("file name is not valid UTF-8", "文件名编码不是 UTF-8（可能是 GBK），请重命名"),
 )
 
 
@@ -164,6 +167,12 @@ def clean_text(text: str) -> tuple[str, dict[str, int]]:
     return text, stats
 
 
+def bad_names(corpus_dir: Path) -> list[DocumentError]:
+    """Files of ``corpus_dir`` skipped for their name alone (not valid UTF-8), each with its message."""
+    names = sorted(p.name for p in corpus_dir.iterdir() if p.is_file() and not p.name.startswith("."))
+    return [e for e in map(name_problem, names) if e is not None]
+
+
 def load_corpus(settings: Settings, progress: Callable[[str, int, int], None] | None = None) -> CorpusLoad:
     """Read, repair, structure and chunk every file in ``settings.corpus_dir``; bad files are reported, not fatal."""
     corpus_dir = settings.corpus_dir
@@ -171,9 +180,10 @@ def load_corpus(settings: Settings, progress: Callable[[str, int, int], None] | 
         raise ConfigError(f"corpus directory {corpus_dir} does not exist (set RAG_CORPUS_DIR)")
     catalog = read_catalog(corpus_dir)
     files = sorted(p for p in corpus_dir.iterdir() if p.is_file() and not p.name.startswith(".") and p.name != CATALOG)
+    problems: list[DocumentError] = bad_names(corpus_dir)
+    files = [p for p in files if name_problem(p.name) is None]
     docs: list[DocumentInfo] = []
     chunks: list[Chunk] = []
-    problems: list[DocumentError] = []
     cleaned: dict[str, str] = {}
     repairs: dict[str, dict[str, int]] = {}
     used_ids: set[str] = set()
