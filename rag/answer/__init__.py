@@ -54,11 +54,12 @@ def _rewriter(settings: Settings, client, vocab):
     """The question rewriter of LLM mode (None, with a warning, when its prompt file is missing)."""
     import logging
 
-    from .llm import prompts_dir
+    from .llm import prompt_file
     from .rewrite import REWRITE_FILE, QueryRewriter
 
-    path = prompts_dir(settings) / REWRITE_FILE
-    if not path.is_file():
-        logging.getLogger(__name__).warning("no %s: LLM mode retrieves with the question as asked", path)
+    try:
+        path = prompt_file(settings, REWRITE_FILE)
+    except ConfigError as e:
+        logging.getLogger(__name__).warning("%s: LLM mode retrieves with the question as asked", e)
         return None
     return QueryRewriter(client, path.read_text(encoding="utf-8"), vocab, settings.llm_timeout)

@@ -22,7 +22,7 @@ import shutil
 import tempfile
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +112,7 @@ def load_incremental(settings: Settings, reuse: Reuse, progress: Callable[[str, 
                 os.symlink(src, tmp / name)
             except OSError:
                 shutil.copyfile(src, tmp / name)
-        fresh = load_corpus(replace(settings, corpus_dir=tmp), progress=progress)
+        fresh = load_corpus(settings.with_(corpus_dir=tmp), progress=progress)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     fresh_docs = {d.path: d for d in fresh.documents}
