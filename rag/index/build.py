@@ -20,7 +20,7 @@ from ..errors import IndexDamagedError
 from ..settings import Settings
 from ..types import Chunk
 from .manifest import FORMAT, BuildKey, Manifest, corpus_fingerprint, damaged_files, file_table, jsonable, read_manifest
-from .store import write_local
+from .store import recover_swap, sweep_leftovers, write_local
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -82,6 +82,7 @@ def build_key(settings: Settings, artifacts: ArtifactWriter) -> BuildKey:
 
 
 def _state(settings: Settings, key: BuildKey) -> tuple[str, str, Manifest | None]:
+    recover_swap(settings.index_dir)  # a build killed mid-swap left the previous index aside
     try:
         manifest = read_manifest(settings.index_dir)
     except IndexDamagedError as e:
@@ -135,6 +136,7 @@ def build_index(settings: Settings, artifacts: ArtifactWriter, force: bool = Fal
         loaded = load_corpus(settings, progress=progress)
     index_dir = settings.index_dir
     index_dir.parent.mkdir(parents=True, exist_ok=True)
+    sweep_leftovers(index_dir)  # what killed builds left beside the index
     tmp = index_dir.parent / f".{index_dir.name}.building-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)

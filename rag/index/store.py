@@ -9,6 +9,8 @@ pgvector) can sit beside it without changes to retrieval or answers.
 from __future__ import annotations
 
 import json
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -57,6 +59,7 @@ class LocalStore:
     @classmethod
     def open(cls, index_dir: Path, key: BuildKey) -> LocalStore:
         """Load the index in ``index_dir``; a clear error when it is missing or cannot be used with ``key``."""
+        recover_swap(index_dir)
         manifest = read_manifest(index_dir)
         if manifest is None:
             raise IndexMissingError(f"no index found in {index_dir}; run `rag build` first")
@@ -85,6 +88,58 @@ class LocalStore:
     def verify(self) -> list[str]:
         """Every file against the manifest's sizes and checksums; the damaged ones (empty when all is well)."""
         return damaged_files(self.dir, self.manifest.files, checksums=True)
+
+
+def _leftover(index_dir: Path, kind: str) -> list[tuple[Path, int]]:
+    """``.NAME.{kind}-PID`` directories beside ``index_dir`` (what a build writes or moves aside), with their PIDs."""
+    pattern = re.compile(rf"\.{re.escape(index_dir.name)}\.{kind}-(\d+)")
+    out = []
+    for p in index_dir.parent.glob(f".{index_dir.name}.{kind}-*"):
+        m = pattern.fullmatch(p.name)
+        if m and p.is_dir():
+            out.append((p, int(m.group(1))))
+    return out
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (a build that may still be using its directories)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_swap(index_dir: Path) -> bool:
+    """Put the previous index back when a build was killed between its two renames.
+
+    A build moves ``index/`` aside to ``.index.old-PID`` and its new directory in; killed between the two,
+    it leaves no ``index/``. The moved-aside index of a process that no longer runs is renamed back
+    (a running build is left to finish its swap). True when an index was put back.
+    """
+    if index_dir.exists():
+        return False
+    olds = [(p, pid) for p, pid in _leftover(index_dir, "old") if (p / "manifest.json").is_file() and not process_alive(pid)]
+    for old, _ in sorted(olds, key=lambda x: x[0].stat().st_mtime, reverse=True):
+        try:
+            os.replace(old, index_dir)
+            return True
+        except OSError:
+            continue
+    return False
+
+
+def sweep_leftovers(index_dir: Path) -> list[Path]:
+    """Remove the temporary and moved-aside directories of builds that were killed (their process is gone)."""
+    import shutil
+
+    recover_swap(index_dir)
+    gone = [p for kind in ("building", "old") for p, pid in _leftover(index_dir, kind) if not process_alive(pid)]
+    for p in gone:
+        shutil.rmtree(p, ignore_errors=True)
+    return gone
 
 
 def write_local(out_dir: Path, documents: list[DocumentInfo], chunks: list[Chunk]) -> None:
