@@ -291,8 +291,21 @@ from .cli_admin import register as _register_admin  # noqa: E402 - after app and
 _register_admin(app, _settings, _CONTEXT)
 
 
+def _is_text(arg: str) -> bool:
+    try:
+        arg.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 def main() -> None:
     """Entry point of the `rag` command: domain errors become one line and an exit code."""
+    bad = next((a for a in sys.argv[1:] if not _is_text(a)), None)
+    if bad is not None:  # bytes that are not UTF-8 reach Python as lone surrogates; nothing can print them
+        _err(f"argument {ascii(bad)} is not valid UTF-8 text; set the terminal to UTF-8 and type it again "
+             "/ 参数含有无法识别的字符（不是 UTF-8），请把终端设为 UTF-8 后重新输入")
+        sys.exit(2)
     try:
         rc = app(standalone_mode=False)
         sys.exit(rc if isinstance(rc, int) else 0)
