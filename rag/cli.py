@@ -120,7 +120,11 @@ def build(
     for rec in report.inferred:
         console.print(f"[cyan]metadata from text[/] {escape(inferred_line(rec))}")
     if report.status == "fresh":
-        console.print(f"index is up to date ({report.reason}); {report.documents} documents, {report.chunks} chunks")
+        console.print(f"index is up to date ({escape(report.reason)}); {report.documents} documents, {report.chunks} chunks")
+    elif getattr(report, "build_id", None) is not None:  # store = "postgres": built index_dir, published it
+        console.print(f"built {settings.index_dir} in {report.local_seconds:.1f}s and published it to {report.database} "
+                      f"as build {report.build_id} in {report.publish_seconds:.1f}s: {report.documents} documents, "
+                      f"{report.chunks} chunks")
     else:
         console.print(f"built {settings.index_dir}: {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f}s")
     if report.skipped:
@@ -150,6 +154,11 @@ def check():
     if bad:
         raise IndexDamagedError(f"damaged index file {bad[0]}" + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else "")
                                 + "; run `rag build --force`")
+    if p.index.kind == "postgres":  # the database's active build: which one, its counts, fresh or stale here
+        state, reason = p.status()
+        typer.echo(f"index ok: {len(p.index.manifest.files)} files and the row counts verified in {seconds:.2f}s")
+        typer.echo(f"{state}: {reason}")
+        return
     typer.echo(f"index ok: {len(p.index.manifest.files)} files verified in {seconds:.2f}s")
 
 

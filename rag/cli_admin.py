@@ -23,7 +23,8 @@ def register(app: typer.Typer, _settings: Callable[..., Any], _CONTEXT: dict) ->
     @app.command()
     def bench(
         scale: list[int] = typer.Option([1, 10, 100], "--scale", help="Corpus multiples to run (repeat the option)."),
-        store: str = typer.Option("local", "--store", help="local or postgres."),
+        store: str = typer.Option("local", "--store", help="local, or postgres: also publish each scale to a PostgreSQL "
+                                  "the benchmark starts under --workdir and query it there."),
         as_json: bool = typer.Option(False, "--json", help="Print the results as one JSON list."),
         plot: bool = typer.Option(False, "--plot", help="Also write docs/benchmark.png (needs the bench extra)."),
         embedding: str = typer.Option("static", "--embedding", help="Embedding model of our index (static or none)."),
@@ -35,8 +36,6 @@ def register(app: typer.Typer, _settings: Callable[..., Any], _CONTEXT: dict) ->
         """Scale benchmark: ours against LangChain's EnsembleRetriever(BM25 + FAISS) on the same chunks."""
         if store not in ("local", "postgres"):
             raise InputError(f"--store {store!r} is not valid; choose local or postgres")
-        if store == "postgres":
-            raise InputError("--store postgres is not available in the benchmark yet; run with --store local")
         if any(s < 1 for s in scale):
             raise InputError("--scale must be at least 1")
         try:
@@ -46,8 +45,14 @@ def register(app: typer.Typer, _settings: Callable[..., Any], _CONTEXT: dict) ->
             raise InputError("the benchmark needs the bench extra: pip install -e '.[bench]'") from None
         from .bench.run import run, table
 
-        rows = run(sorted(scale), workdir, embedding, queries, serve, incremental,
-                   log=lambda m: typer.echo(m, err=True))
+        try:
+            rows = run(sorted(scale), workdir, embedding, queries, serve, incremental,
+                       log=lambda m: typer.echo(m, err=True), store=store)
+        finally:
+            if store == "postgres":  # the benchmark's own server (rag/bench/pg.py), not RAG_DATABASE_URL
+                from .bench.pg import stop_server
+
+                stop_server(workdir)
         if plot:
             from .bench.plot import plot as draw
 
@@ -124,10 +129,11 @@ def register(app: typer.Typer, _settings: Callable[..., Any], _CONTEXT: dict) ->
         from .pipeline import build_index, index_status
         from .retrieval.pg import PgSearchRows
 
-        state, reason = index_status(settings)
+        local = settings.with_(store="local")  # what is published is the local index, whatever RAG_STORE says
+        state, reason = index_status(local)
         if state != "fresh":
             typer.echo(f"local index {state} ({reason}); building {settings.index_dir} first", err=True)
-            build_index(settings)
+            build_index(local)
         build_id = publish(settings.database_url, settings.index_dir, PgSearchRows())
         counts = (read_manifest(settings.index_dir) or None)
         n = counts.counts if counts else {}

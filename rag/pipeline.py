@@ -22,14 +22,27 @@ from .types import Answer, DocumentInfo, Filters, ScoredChunk
 
 
 def build_index(settings: Settings, force: bool = False, progress=None) -> BuildReport:
-    """Build the index for ``settings`` (ingestion + retrieval artifacts) unless it is fresh; incremental when it can be."""
+    """Build the index for ``settings`` (ingestion + retrieval artifacts) unless it is fresh; incremental when it can be.
+
+    With ``store="postgres"`` the database's active build is what must be fresh: the local index is
+    built as the staging copy and published (a :class:`rag.index.pg_build.PublishReport`)."""
     from .retrieval.token_cache import CachingArtifacts
 
+    if settings.store == "postgres":
+        from .index.pg_build import build_and_publish
+        from .retrieval.pg import PgSearchRows
+
+        return build_and_publish(settings, CachingArtifacts(settings), PgSearchRows(), force=force, progress=progress)
     return _build_index(settings, CachingArtifacts(settings), force=force, progress=progress)
 
 
 def index_status(settings: Settings) -> tuple[str, str]:
-    """("fresh" | "missing" | "stale", reason) of the index for ``settings``."""
+    """("fresh" | "missing" | "stale" | "damaged", reason) of the index for ``settings`` (with
+    ``store="postgres"``: of the database's active build, or "unchecked" when there is no local corpus)."""
+    if settings.store == "postgres":
+        from .index.pg_build import db_index_status
+
+        return db_index_status(settings, RetrievalArtifacts(settings))
     return _index_status(settings, RetrievalArtifacts(settings))
 
 
@@ -41,6 +54,22 @@ def open_index(settings: Settings) -> IndexStore:
 
         return PostgresStore.open(settings.database_url, key)
     return LocalStore.open(settings.index_dir, key)
+
+
+class _BuildTerms:
+    """The CorpusTerms interface over the corpus words of this thread's current build (postgres store)."""
+
+    def __init__(self, per_build):
+        self._current = per_build.get
+
+    def occurs(self, key: str) -> bool:
+        return self._current().occurs(key)
+
+    def section(self, doc_id: str, path: tuple[str, ...]):
+        return self._current().section(doc_id, path)
+
+    def idf(self, keys) -> float:
+        return self._current().idf(keys)
 
 
 class Pipeline:
@@ -80,9 +109,16 @@ class Pipeline:
 
     @cached_property
     def corpus_terms(self):
-        """Which words occur anywhere in the indexed documents (normalised on first use)."""
+        """Which words occur anywhere in the indexed documents (normalised on first use; with the
+        postgres store, of the build this thread's question uses, so a republish is followed)."""
         from .answer.corpus import CorpusTerms
 
+        index = self.index
+        if getattr(index, "kind", "") == "postgres":
+            from .index.postgres import PerBuild
+
+            return _BuildTerms(PerBuild(index, lambda view: CorpusTerms(lambda: index.chunks_of(view)[0],
+                                                                          lambda: view.documents.values())))
         return CorpusTerms(lambda: self.index.chunks, lambda: self.documents.values())
 
     def check(self) -> tuple[list[str], float]:
@@ -136,6 +172,9 @@ class Pipeline:
         from .text import match_key
         from .vocab import vocabulary_for
 
+        refresh = getattr(self.index, "refresh", None)
+        if refresh is not None:  # postgres: follow a republish before the corpus words are used (one short query)
+            refresh()
         known = self.corpus_terms.occurs
         q = expand_query(clean_query(query), vocabulary_for(self.settings.vocabulary_files), lambda w: known(match_key(w)))
         k = self.settings.top_k if top_k is None else check_top_k(top_k)

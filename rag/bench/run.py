@@ -232,7 +232,7 @@ def _undo(undo: list[tuple[Path, bytes | None]]) -> None:
 
 
 def bench_scale(scale: int, workdir: Path, embedding: str = "static", queries: int = 200, serve: bool = True,
-                incremental: bool = False, log=print) -> dict[str, Any]:
+                incremental: bool = False, log=print, store: str = "local") -> dict[str, Any]:
     """Everything for one scale; the object ``rag bench --json`` prints."""
     from .scale import scale_corpus
 
@@ -280,8 +280,13 @@ def bench_scale(scale: int, workdir: Path, embedding: str = "static", queries: i
     ratio = {k: round(ours[k] / peer[k], 3) for k in ("build_s", "search_p50_ms", "search_p95_ms") if peer.get(k)}
     if peer.get("rss_mb"):
         ratio["rss_mb"] = round(ours["build_rss_mb"] / peer["rss_mb"], 3)
-    return {"scale": scale, "chunks": w["chunks"], "embedding": w["embedding"], "queries": w["queries"],
-            "gold_items": w["gold_items"], "ours": ours, "peer": peer, "ratio": ratio}
+    row = {"scale": scale, "chunks": w["chunks"], "embedding": w["embedding"], "queries": w["queries"],
+           "gold_items": w["gold_items"], "ours": ours, "peer": peer, "ratio": ratio}
+    if store == "postgres":  # the same index published to PostgreSQL (rag/bench/pg.py)
+        from .pg import bench_postgres
+
+        row["postgres"] = bench_postgres(scale, base, workdir, env, queries, log)
+    return row
 
 
 def _corpus_mtime() -> float:
@@ -320,14 +325,16 @@ def table(rows: list[dict[str, Any]]) -> str:
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     ratio_cells = [", ".join(f"{k} {v}×" for k, v in r["ratio"].items()) for r in rows]
     lines.append("| ours ÷ peer | " + " | ".join(ratio_cells) + " |")
-    return "\n".join(lines)
+    from .pg import table_lines
+
+    return "\n".join(lines + table_lines(rows))
 
 
 def run(scales: list[int], workdir: Path, embedding: str, queries: int, serve: bool, incremental: bool,
-        log=print) -> list[dict[str, Any]]:
+        log=print, store: str = "local") -> list[dict[str, Any]]:
     """Every scale in turn; results also saved as ``workdir/results.json``."""
     workdir.mkdir(parents=True, exist_ok=True)
-    rows = [bench_scale(s, workdir, embedding, queries, serve, incremental, log) for s in scales]
+    rows = [bench_scale(s, workdir, embedding, queries, serve, incremental, log, store) for s in scales]
     (workdir / "results.json").write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
     return rows
 

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from ..db import DatabaseSchemaError, connect, db_errors, redact
 from ..errors import ConfigError, IndexDamagedError, IndexMissingError
 from ..types import Chunk, DocumentInfo
-from .manifest import MANIFEST, Manifest, damaged_files, read_manifest
+from .manifest import MANIFEST, BuildKey, Manifest, damaged_files, read_manifest
 from .pgschema import MIGRATIONS, SCHEMA_VERSION, TABLES
 from .store import write_local
 
@@ -127,6 +127,21 @@ def publish(url: str, index_dir: Path, rows: SearchRows, progress: Progress | No
     One transaction: nothing is visible until the commit, which switches ``rag_active``; if this
     process dies first, the server rolls everything back. Returns the new build id.
     """
+    return publish_changed(url, index_dir, rows, progress, skip_same=False)[0]
+
+
+def same_build(active: Manifest, local: Manifest) -> bool:
+    """Whether ``active`` was built from the same corpus, settings and program versions as ``local``."""
+    key = BuildKey(versions=local.versions, settings=local.settings, token_counter=local.token_counter,
+                   corpus_hash=str(local.corpus.get("hash", "")))
+    return active.compare(key)[0] == "fresh"
+
+
+def publish_changed(url: str, index_dir: Path, rows: SearchRows, progress: Progress | None = None,
+                    skip_same: bool = True) -> tuple[int, bool]:
+    """:func:`publish`, except that with ``skip_same`` nothing is written when the active build is
+    already one of the same corpus, settings and versions (checked under the build lock, so replicas
+    starting together publish once). (build id now active, whether this call published it)."""
     if not url:
         raise ConfigError("RAG_DATABASE_URL is not set; `rag db start` starts a local server and prints one")
     manifest, documents, chunks = _read_local(index_dir)
@@ -153,6 +168,11 @@ def publish(url: str, index_dir: Path, rows: SearchRows, progress: Progress | No
             migrate_schema(conn, url)
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (BUILD_LOCK,))
+                if skip_same:
+                    served = conn.execute("SELECT b.build_id, b.manifest FROM rag_active a "
+                                          "JOIN rag_builds b USING (build_id)").fetchone()
+                    if served is not None and same_build(Manifest.from_dict(_json(served[1])), manifest):
+                        return int(served[0]), False
                 build_id = conn.execute(
                     "INSERT INTO rag_builds (status, manifest, n_chunks, avg_len, dense_dim, k1, b) "
                     "VALUES ('building', %s, %s, %s, %s, %s, %s) RETURNING build_id",
@@ -195,7 +215,7 @@ def publish(url: str, index_dir: Path, rows: SearchRows, progress: Progress | No
             _cleanup(conn, build_id)
     finally:
         conn.close()
-    return int(build_id)
+    return int(build_id), True
 
 
 def _cleanup(conn, active: int) -> None:

@@ -29,10 +29,10 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ..db import reading, redact
 from ..errors import ConfigError, IndexDamagedError, IndexMismatchError, IndexMissingError
@@ -56,6 +56,8 @@ from .pg_publish import (  # noqa: F401 - the writing side, re-exported for call
     publish,
     schema_version,
 )
+
+T = TypeVar("T")
 
 
 # --------------------------------------------------------------------------- reading
@@ -89,7 +91,8 @@ class PostgresStore:
         self._lock = threading.Lock()
         self._view: BuildView | None = None  # the newest build any search of this process saw
         self._local = threading.local()  # the build this thread's last search used
-        self._chunks: tuple[int, list[Chunk], dict[str, Chunk]] | None = None
+        self._chunks: dict[int, tuple[list[Chunk], dict[str, Chunk]]] = {}  # the last KEEP_BUILDS builds' chunks
+        self._chunks_lock = threading.Lock()
 
     @classmethod
     def open(cls, url: str, key: BuildKey) -> PostgresStore:
@@ -145,6 +148,14 @@ class PostgresStore:
                 self._view = new
         return new
 
+    def refresh(self) -> BuildView:
+        """Follow ``rag_active`` now (one short query): this thread's build becomes the active one.
+
+        The pipeline calls it once per question, so per-build state it keeps (the corpus words)
+        is that of the build the question will be searched in, right after a republish."""
+        with self.reading() as (_, view):
+            return view
+
     @property
     def view(self) -> BuildView:
         """The build of this thread's last search (so an answer cites the documents of the build it
@@ -175,15 +186,26 @@ class PostgresStore:
     def retrieval_info(self) -> dict[str, Any]:
         return {**self.view.manifest.retrieval, "store": "postgres"}
 
+    def chunks_of(self, view: BuildView) -> tuple[list[Chunk], dict[str, Chunk]]:
+        """Every chunk of the build ``view`` (and by id), loaded once per build and kept for the last two builds.
+
+        A build deleted meanwhile (two newer ones published since ``view`` was read) gives what is
+        left of it, uncached; the next question follows the active build again."""
+        with self._chunks_lock:
+            cached = self._chunks.get(view.build_id)
+            if cached is None:
+                with reading(self.url) as conn:
+                    chunks = [Chunk.from_dict(_json(r[0])) for r in conn.execute(
+                        "SELECT data FROM rag_chunks WHERE build_id = %s ORDER BY row_no", (view.build_id,))]
+                cached = (chunks, {c.id: c for c in chunks})
+                if len(chunks) == view.n_chunks:
+                    self._chunks[view.build_id] = cached
+                    for old in sorted(self._chunks)[:-KEEP_BUILDS]:
+                        del self._chunks[old]
+            return cached
+
     def _all_chunks(self) -> tuple[list[Chunk], dict[str, Chunk]]:
-        view = self.view
-        cached = self._chunks
-        if cached is None or cached[0] != view.build_id:
-            with reading(self.url) as conn:
-                chunks = [Chunk.from_dict(_json(r[0])) for r in conn.execute(
-                    "SELECT data FROM rag_chunks WHERE build_id = %s ORDER BY row_no", (view.build_id,))]
-            cached = self._chunks = (view.build_id, chunks, {c.id: c for c in chunks})
-        return cached[1], cached[2]
+        return self.chunks_of(self.view)
 
     @property
     def chunks(self) -> list[Chunk]:
@@ -246,6 +268,31 @@ class PostgresStore:
                 elif got[1] != want.get("sha256") or got[0] != got[1]:
                     bad.append(f"rag_files {rel} of build {b} (checksum differs)")
         return bad
+
+
+class PerBuild(Generic[T]):
+    """A value derived from one build (the answerer's corpus words), made again for each build a thread uses.
+
+    :meth:`get` gives the value for the build of this thread's last search (:attr:`PostgresStore.view`),
+    made by ``make(view)`` the first time; the last two builds' values are kept (threads still
+    answering from the previous build keep theirs).
+    """
+
+    def __init__(self, store: PostgresStore, make: Callable[[BuildView], T]):
+        self.store = store
+        self._make = make
+        self._values: dict[int, T] = {}
+        self._lock = threading.Lock()
+
+    def get(self) -> T:
+        view = self.store.view
+        with self._lock:
+            value = self._values.get(view.build_id)
+            if value is None:
+                value = self._values[view.build_id] = self._make(view)
+                for old in sorted(self._values)[:-KEEP_BUILDS]:
+                    del self._values[old]
+            return value
 
 
 def wait_for_build(url: str, build_id: int, timeout: float = 10.0) -> None:

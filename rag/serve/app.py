@@ -68,14 +68,18 @@ def build_app(pipeline: Pipeline, auth: tuple[str, str] | None = None):
 def prepare(settings: Settings) -> Pipeline:
     """Build the index when missing or stale (saying so), then load it and the retriever once."""
     pipeline = Pipeline(settings)
-    state, reason = pipeline.status()
-    if state != "fresh":
-        print(f"index {state} ({reason}); building {settings.index_dir} from {settings.corpus_dir} ...", flush=True)
+    state, reason = pipeline.status()  # with store="postgres": the database's active build
+    target = f"{settings.index_dir} and publishing it to the database" if settings.store == "postgres" else settings.index_dir
+    if state == "unchecked":  # postgres, no local corpus: serve what is published
+        print(f"index: {reason}", flush=True)
+    elif state != "fresh":
+        print(f"index {state} ({reason}); building {target} from {settings.corpus_dir} ...", flush=True)
         report = pipeline.build()
         for s in report.skipped:
             print(f"skipped {s['file']}: {s['reason']}", flush=True)
-        print(f"built {settings.index_dir}: {report.documents} documents, {report.chunks} chunks "
-              f"in {report.seconds:.1f}s", flush=True)
+        build = f" as build {report.build_id}" if getattr(report, "build_id", None) is not None else ""
+        print(f"built {target}{build}: {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f}s"
+              if report.status == "built" else f"index up to date ({report.reason})", flush=True)
     t0 = time.perf_counter()
     pipeline.ask("预热")  # load the index, models and tokenizer dictionary now, not on the first question
     print(f"loaded index: {len(pipeline.documents)} documents, {len(pipeline.index.chunks)} chunks "
