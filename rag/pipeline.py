@@ -165,6 +165,20 @@ class Pipeline:
         doc_ids = tuple(self.resolve_doc(d) for d in (docs or ()))
         return Filters(doc_ids=doc_ids, **kw)
 
+    # ------------------------------------------------------------------ LangChain
+    def as_retriever(self, k: int | None = None, filters: Filters | None = None):
+        """``search`` as a LangChain ``BaseRetriever`` (:class:`rag.adapters.PolicyRetriever`)."""
+        from .adapters import PolicyRetriever
+
+        return PolicyRetriever(pipeline=self, k=k, filters=filters)
+
+    def as_runnable(self, mode: str | None = None, retriever=None):
+        """``ask`` / ``ask_stream`` as a LangChain Runnable (:func:`rag.adapters.answer_chain`); ``retriever``:
+        any LangChain ``BaseRetriever`` to take passages from instead of the index."""
+        from .adapters import answer_chain
+
+        return answer_chain(self, mode=mode, retriever=retriever)
+
     # ------------------------------------------------------------------ stages
     def search(self, query: str, top_k: int | None = None, filters: Filters | None = None) -> list[ScoredChunk]:
         """Ranked chunks for ``query`` (cleaned; ``top_k`` from 1 to 200, default settings.top_k)."""
@@ -180,16 +194,21 @@ class Pipeline:
         k = self.settings.top_k if top_k is None else check_top_k(top_k)
         return self.retriever.retrieve(q, top_k=k, filters=filters)
 
-    def ask(self, question: str, mode: str | None = None, filters: Filters | None = None, top_k: int | None = None) -> Answer:
+    def ask(self, question: str, mode: str | None = None, filters: Filters | None = None, top_k: int | None = None,
+            source=None) -> Answer:
         """The verified, cited Answer to ``question``."""
         from .answer.base import final_answer
 
-        return final_answer(self.ask_stream(question, mode=mode, filters=filters, top_k=top_k))
+        return final_answer(self.ask_stream(question, mode=mode, filters=filters, top_k=top_k, source=source))
 
     def ask_stream(
-        self, question: str, mode: str | None = None, filters: Filters | None = None, top_k: int | None = None
+        self, question: str, mode: str | None = None, filters: Filters | None = None, top_k: int | None = None,
+        source=None,
     ) -> Iterator[str | Answer]:
-        """Yield text deltas while the answer is composed, then the verified :class:`Answer`."""
+        """Yield text deltas while the answer is composed, then the verified :class:`Answer`.
+
+        ``source`` retrieves instead of the index: anything with ``search(query, top_k=, filters=)`` and, read
+        after it, ``documents`` (e.g. :class:`rag.adapters.RetrieverSource` over a LangChain retriever)."""
         from dataclasses import replace
 
         from .retrieval import clean_query
@@ -203,10 +222,11 @@ class Pipeline:
             rewrite, why = rewriter.rewrite(q)
             query = rewrite.retrieval_text(q) if rewrite else q
             notices = (why,) if why else ()
-        retrieved = self.search(query, top_k=top_k, filters=filters)
+        source = self if source is None else source
+        retrieved = source.search(query, top_k=top_k, filters=filters)
         t1 = time.perf_counter()
         final: Answer | None = None
-        for item in answerer.stream(q, retrieved, self.documents):
+        for item in answerer.stream(q, retrieved, source.documents):
             if isinstance(item, Answer):
                 final = item
             else:

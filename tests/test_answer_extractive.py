@@ -9,7 +9,6 @@ import sys
 
 import pytest
 
-from rag.adapters import build_chain
 from rag.pipeline import Pipeline
 from rag.text import contains
 
@@ -72,9 +71,8 @@ def test_abstains_when_documents_do_not_say(pipeline, question, missing):
     assert a.sentences == () and a.citations and any("最接近" in n for n in a.notices)
 
 
-def test_chain_retrieve_compose_verify(pipeline):
-    chain = build_chain(lambda q: pipeline.search(q), pipeline.answerer("extractive"), pipeline.documents)
-    a = chain.invoke({"question": "泉州每年要引进多少高层次人才团队？"})
+def test_langchain_runnable_answers_as_ask(pipeline):
+    a = pipeline.as_runnable(mode="extractive").invoke({"question": "泉州每年要引进多少高层次人才团队？"})
     assert not a.abstained and "不少于10个" in a.answer and a.citations[0].doc == "quanzhou-action-plan"
 
 

@@ -224,20 +224,3 @@ def test_chunks_out_of_step_with_the_index_are_refused(static_index):
     other = Built(static_index.dir, list(reversed(CHUNKS)), static_index.documents, static_index.retrieval_info)
     with pytest.raises(IndexMismatchError, match="does not match chunks.jsonl"):
         load_retriever(other, STATIC)
-
-
-# --------------------------------------------------------------------------- LangChain
-def test_langchain_retriever(static_index):
-    from langchain_core.retrievers import BaseRetriever
-
-    from rag.adapters import PolicyRetriever
-
-    lc = PolicyRetriever(retriever=load_retriever(static_index, STATIC), top_k=2)
-    assert isinstance(lc, BaseRetriever)
-    docs = lc.invoke("人才补贴")
-    assert len(docs) == 2 and docs[0].page_content == CHUNKS[3].text
-    meta = docs[0].metadata
-    assert meta["chunk_id"] == "plan-4" and meta["doc"] == "plan" and meta["heading_path"] == ["三、人才"]
-    assert meta["kind"] == "text" and meta["ranks"] == {"bm25": 1, "dense": 1} and meta["score"] > 0
-    with pytest.raises(InputError):
-        lc.invoke("？？？")

@@ -1,5 +1,12 @@
-"""Adapters to other frameworks: LangChain's retriever and runnable interfaces."""
+"""Adapters to other frameworks: the pipeline as LangChain's retriever and runnable.
 
-from .langchain import PolicyRetriever, build_chain, to_document
+``PolicyRetriever`` (``Pipeline.as_retriever``) is ``pipeline.search`` as a ``BaseRetriever``;
+``answer_chain`` (``Pipeline.as_runnable``) is ``pipeline.ask`` / ``ask_stream`` as a ``Runnable``.
+"""
 
-__all__ = ["PolicyRetriever", "build_chain", "to_document"]
+from .chain import AskInput, PipelineRunnable, RetrieverSource, answer_chain
+from .documents import from_document, to_document
+from .langchain import PolicyRetriever
+
+__all__ = ["AskInput", "PipelineRunnable", "PolicyRetriever", "RetrieverSource", "answer_chain", "from_document",
+           "to_document"]

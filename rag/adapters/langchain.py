@@ -1,95 +1,95 @@
-"""LangChain adapters: any :class:`rag.retrieval.Retriever` as a ``BaseRetriever``, and the answer
-stages as a runnable chain.
+"""LangChain retriever over the pipeline's own search (what ``rag search``, the API and the UI retrieve).
 
-    from rag.adapters import PolicyRetriever
-    lc = PolicyRetriever(retriever=pipeline.retriever, top_k=5)
-    docs = lc.invoke("试点县能得到哪些支持")
+    from rag.pipeline import Pipeline
+    retriever = Pipeline().as_retriever(k=5)          # = PolicyRetriever(pipeline=Pipeline(), k=5)
+    docs = retriever.invoke("试点县能得到哪些支持", k=3)
 
-Each ``Document`` carries the chunk text as ``page_content`` and metadata ``chunk_id``,
-``doc``, ``title``, ``heading_path``, ``kind``, ``score`` and ``ranks``. Queries go through
-:func:`rag.retrieval.clean_query`, so bad input raises ``rag.errors.InputError``.
-
-The chain:
-retrieve → compose → verify.
-
-    chain = build_chain(lambda q: pipeline.search(q), pipeline.answerer(), pipeline.documents)
-    answer = chain.invoke({"question": "试点县能得到哪些支持？"})
-
-Input ``{"question": str}``; output the verified :class:`rag.types.Answer`. Answerers that
-expose ``compose`` (the extractive one) run compose and verify as separate steps; others
-(the LLM answerer, which verifies and falls back internally) run as one compose+verify step.
+``k`` (1–200; default the pipeline's ``top_k`` setting) and ``filters`` (:class:`rag.types.Filters`) are set
+in the constructor and can be overridden per call as ``invoke`` keyword arguments; any other constructor
+argument or ``invoke`` keyword is refused with :class:`rag.errors.InputError` naming the valid ones.
+Queries go through the pipeline's query cleaning and expansion, so a bad query raises ``InputError`` too.
+Each ``Document`` carries the chunk text and the metadata listed in :mod:`rag.adapters.documents`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from langchain_core.runnables import Runnable, RunnableLambda
-from pydantic import ConfigDict
+from langchain_core.runnables.config import run_in_executor
+from pydantic import ConfigDict, field_validator, model_validator
 
-from ..answer.base import Answerer, Draft, verify_draft
-from ..retrieval import clean_query
-from ..types import Answer, DocumentInfo, Filters, ScoredChunk
+from ..errors import InputError
+from ..settings import check_top_k
+from ..types import Filters
+from .documents import to_document
+
+INVOKE_KWARGS = ("k", "filters")
+_LANGCHAIN_KWARGS = ("verbose",)  # read by BaseRetriever.invoke itself before it calls us
 
 
-def to_document(sc: ScoredChunk) -> Document:
-    """A retrieved chunk as a LangChain Document (text as page_content, the rest as metadata)."""
-    c = sc.chunk
-    return Document(
-        page_content=c.text,
-        id=c.id,
-        metadata={
-            "chunk_id": c.id,
-            "doc": c.doc_id,
-            "title": c.title,
-            "heading_path": list(c.heading_path),
-            "kind": c.kind,
-            "score": sc.score,
-            "ranks": dict(sc.ranks),
-        },
-    )
+def check_filters(filters: Any) -> Filters | None:
+    """``filters`` if it is None or a :class:`rag.types.Filters`; InputError otherwise."""
+    if filters is None or isinstance(filters, Filters):
+        return filters
+    raise InputError(f"\"filters\" must be a rag.types.Filters (e.g. pipeline.make_filters(['白皮书'])), "
+                     f"not {type(filters).__name__} {filters!r}")
 
 
 class PolicyRetriever(BaseRetriever):
-    """LangChain retriever over a :class:`rag.retrieval.Retriever` (top_k and filters fixed per instance)."""
+    """LangChain retriever over ``pipeline.search`` (a :class:`rag.pipeline.Pipeline`, or anything with
+    ``search(query, top_k=, filters=)`` returning ScoredChunks and a ``documents`` mapping)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    retriever: Any
-    top_k: int = 10
+    pipeline: Any
+    k: int | None = None
     filters: Filters | None = None
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        results = self.retriever.retrieve(clean_query(query), top_k=self.top_k, filters=self.filters)
-        return [to_document(r) for r in results]
+    @model_validator(mode="before")
+    @classmethod
+    def _known_arguments(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(cls.model_fields))
+            if unknown:
+                raise InputError(f"PolicyRetriever got unknown argument(s) {', '.join(map(repr, unknown))}; "
+                                 f"valid: {', '.join(cls.model_fields)}")
+        return data
 
+    @field_validator("pipeline")
+    @classmethod
+    def _searchable(cls, v: Any) -> Any:
+        if not (callable(getattr(v, "search", None)) and hasattr(v, "documents")):
+            raise InputError(f"PolicyRetriever(pipeline=...) needs a rag.pipeline.Pipeline (search() and documents), "
+                             f"not {type(v).__name__}")
+        return v
 
-def build_chain(
-    retriever_fn: Callable[[str], Sequence[ScoredChunk]],
-    answerer: Answerer,
-    documents: Mapping[str, DocumentInfo],
-) -> Runnable:
-    """A runnable mapping ``{"question": ...}`` to a verified Answer."""
+    @field_validator("k", mode="before")
+    @classmethod
+    def _k(cls, v: Any) -> int | None:
+        return None if v is None else check_top_k(v)
 
-    def retrieve(inputs: dict[str, Any]) -> dict[str, Any]:
-        question = inputs["question"]
-        return {"question": question, "retrieved": list(retriever_fn(question))}
+    @field_validator("filters", mode="before")
+    @classmethod
+    def _filters(cls, v: Any) -> Filters | None:
+        return check_filters(v)
 
-    def compose(state: dict[str, Any]) -> Draft | Answer:
-        compose_fn = getattr(answerer, "compose", None)
-        if compose_fn is None:
-            return answerer.answer(state["question"], state["retrieved"], documents)
-        return compose_fn(state["question"], state["retrieved"], documents)
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
+                                **kwargs: Any) -> list[Document]:
+        unknown = sorted(set(kwargs) - set(INVOKE_KWARGS) - set(_LANGCHAIN_KWARGS))
+        if unknown:
+            raise InputError(f"PolicyRetriever.invoke got unknown keyword argument(s) "
+                             f"{', '.join(map(repr, unknown))}; valid: {', '.join(INVOKE_KWARGS)}")
+        k = kwargs.get("k", self.k)
+        k = None if k is None else check_top_k(k)
+        filters = check_filters(kwargs["filters"]) if "filters" in kwargs else self.filters
+        results = self.pipeline.search(query, top_k=k, filters=filters)
+        documents = self.pipeline.documents
+        return [to_document(r, documents) for r in results]
 
-    def verify(draft: Draft | Answer) -> Answer:
-        return draft if isinstance(draft, Answer) else verify_draft(draft, documents)
-
-    return (
-        RunnableLambda(retrieve, name="retrieve")
-        | RunnableLambda(compose, name="compose")
-        | RunnableLambda(verify, name="verify")
-    )
+    async def _aget_relevant_documents(self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun,
+                                       **kwargs: Any) -> list[Document]:
+        return await run_in_executor(None, self._get_relevant_documents, query, run_manager=run_manager.get_sync(),
+                                     **kwargs)
