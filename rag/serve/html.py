@@ -14,6 +14,7 @@ import html
 import re
 from collections.abc import Sequence
 
+from ..answer.guard import flag_reason
 from ..errors import ConfigError, IndexDamagedError, IndexMismatchError, IndexMissingError, InputError, LLMError
 from ..export.text import answer_to_text
 from ..text import heading_label
@@ -22,6 +23,14 @@ from ..types import Answer, AnswerSentence, Citation, ScoredChunk
 UNVERIFIED_BADGE = '<span class="rag-badge" title="这句话未能在所引段落中核实，请勿直接引用">未经核实</span>'
 # Retriever names as staff read them; unknown names (e.g. a reranker) show as they are.
 RETRIEVER_LABELS = {"bm25": "BM25", "dense": "向量", "rerank": "重排"}
+
+
+def flag_html(reason: str) -> str:
+    """The warning on a passage flagged by :mod:`rag.ingest.hostile` (it addresses the reader or the model); "" if none."""
+    if not reason:
+        return ""
+    return (f'<div class="rag-flag" role="note"><b>疑似指令性文字</b>（{esc(reason)}）：这段文字像是对读者或大模型'
+            "下指令，可能是插入的提示词，不作为回答依据，请勿引用。</div>")
 
 
 # The chat page speaks Chinese only: ratings as they are labelled, and the Chinese for errors whose message has none.
@@ -168,8 +177,9 @@ def highlighted_text(text: str, quote: str) -> str:
     return f"{esc(text[:at])}<mark>{esc(text[at:end])}</mark>{esc(text[end:])}"
 
 
-def source_html(c: Citation, turn: int, highlight: bool = True, open_: bool = False) -> str:
-    """One source: title, issuer, date, heading path, the paragraph with its quote marked, memo copy."""
+def source_html(c: Citation, turn: int, highlight: bool = True, open_: bool = False, flag: str = "") -> str:
+    """One source: title, issuer, date, heading path, the paragraph with its quote marked, memo copy;
+    ``flag``: why the passage looks like an instruction (shown as a warning above it)."""
     meta = " · ".join(esc(x) for x in (c.issuer, c.date) if x)
     meta = f' <span class="rag-meta">{meta}</span>' if meta else ""
     path = esc(heading_label(c.heading_path)) or "（正文）"
@@ -180,6 +190,7 @@ def source_html(c: Citation, turn: int, highlight: bool = True, open_: bool = Fa
         f'<summary><span class="rag-n">[{c.n}]</span> <span class="rag-title">{esc(c.title)}</span>'
         f"{meta}</summary>"
         f'<div class="rag-path">{path}</div>'
+        f"{flag_html(flag)}"
         f'<div class="rag-para">{text}</div>'
         f'<div class="rag-memo"><div class="rag-memo-text">{memo}</div>'
         f'{copy_button(c.memo, "复制引文", "复制可直接粘贴进公文的引文")}</div>'
@@ -198,7 +209,10 @@ def sources_html(answer: Answer | None, turn: int = 0) -> str:
         return head + '<div class="rag-empty">这个回答没有来源段落。</div>'
     if answer.abstained:
         head += '<div class="rag-banner rag-abstain">未能作答：以下是最接近的段落，仅供参考，不是答案的出处。</div>'
-    items = "".join(source_html(c, turn, highlight=not answer.abstained) for c in answer.citations)
+    chunks = {r.chunk.id: r.chunk for r in answer.retrieved}
+    items = "".join(source_html(c, turn, highlight=not answer.abstained,
+                                flag=flag_reason(chunks[c.chunk_id]) if c.chunk_id in chunks else "")
+                    for c in answer.citations)
     return f'<div class="rag-sources">{head}{items}</div>'
 
 
@@ -228,13 +242,15 @@ def retrieval_html(retrieved: Sequence[ScoredChunk], cited: dict[str, int] | Non
         text = c.text if len(c.text) <= snippet else c.text[:snippet] + "…"
         used = f'<span class="rag-used">[{cited[c.id]}]</span>' if c.id in cited else ""
         cells = "".join(_rank_cell(r.ranks.get(k), r.scores.get(k)) for k in names)
+        reason = flag_reason(c)
         rows.append(
-            f'<tr><td class="rag-num">{i}</td><td class="rag-num">{r.score:.4f}</td>{cells}'
-            f'<td>{used}<b>{esc(c.title)}</b><br><small>{esc(heading_label(c.heading_path))}</small>'
+            ('<tr class="rag-flagged">' if reason else "<tr>") + f'<td class="rag-num">{i}</td>'
+            f'<td class="rag-num">{r.score:.4f}</td>{cells}'
+            f'<td>{used}<b>{esc(c.title)}</b><br><small>{esc(heading_label(c.heading_path))}</small>{flag_html(reason)}'
             f'<br>{esc(text)}<br><small class="rag-id">{esc(c.id)}</small></td></tr>'
         )
     note = ('<div class="rag-foot">融合分数：各检索器名次的加权倒数排名融合（RRF）；“—”表示该检索器未检出该段落'
-            '（未启用的检索器不列出）；[n] 表示该段落被回答引用。</div>')
+            '（未启用的检索器不列出）；[n] 表示该段落被回答引用；标有“疑似指令性文字”的段落不作为回答依据。</div>')
     searched = (f'<div class="rag-query">检索用语（大模型改写）：{esc(query)}</div>' if query else "")
     return (f'{searched}<table class="rag-retrieval"><thead><tr>'
             f'<th class="rag-num">融合名次</th><th class="rag-num">融合分数</th>'
