@@ -15,6 +15,7 @@ import pytest
 from langchain_core.callbacks import BaseCallbackHandler, CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables import RunnableLambda
 from langchain_tests.integration_tests import RetrieversIntegrationTests
 
 from rag.adapters import PolicyRetriever, answer_chain, from_document, to_document
@@ -215,6 +216,13 @@ def test_stream_is_pipeline_ask_stream(pipeline):
     expected = list(pipeline.ask_stream(QUESTIONS[2]))
     assert items[:-1] == expected[:-1] and all(isinstance(i, str) for i in items[:-1])
     assert isinstance(items[-1], Answer) and same(items[-1], expected[-1])
+
+
+def test_composes_with_other_runnables(pipeline):
+    chain = pipeline.as_runnable() | RunnableLambda(lambda a: a.citations[0].memo)
+    q = QUESTIONS[0]
+    memo = pipeline.ask(q).citations[0].memo
+    assert chain.invoke(q) == memo and list(chain.stream(q)) == [memo]
 
 
 class KeywordRetriever(BaseRetriever):

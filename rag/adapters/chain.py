@@ -36,9 +36,9 @@ class AskInput(BaseModel):
     """The chain's input (a plain string is accepted too, as the question)."""
 
     question: str = Field(description="the question, in Chinese")
-    mode: str | None = Field(None, description="extractive | llm (default: the pipeline's answer_mode)")
-    docs: list[str] | None = Field(None, description="only these documents (ids, aliases, file names or titles)")
-    top_k: int | None = Field(None, ge=1, le=MAX_TOP_K, description="passages retrieved (default: top_k setting)")
+    mode: str | None = Field(default=None, description="extractive | llm (default: the pipeline's answer_mode)")
+    docs: list[str] | None = Field(default=None, description="only these documents (ids, aliases, file names or titles)")
+    top_k: int | None = Field(default=None, ge=1, le=MAX_TOP_K, description="passages retrieved (default: top_k setting)")
 
 
 INPUT_KEYS = tuple(AskInput.model_fields)

@@ -13,8 +13,8 @@
 ``start_index``,   the character span of ``page_content`` in the cleaned text of the document
 ``end_index``      (``start_index`` as LangChain's text splitters name it)
 ``score``          the fused (RRF or reranker) score
-``ranks``          per ranker (``bm25``, ``dense``, ``rerank``): the 1-based rank, None when it missed
-``scores``         per ranker: its own score, None when it missed
+``ranks``          per ranker (``bm25``, ``dense``): the 1-based rank, None when it missed
+``scores``         per ranker: its own score, None when it missed (plus ``rerank`` with a reranker)
 =================  =====================================================================
 
 plus ``part``, ``context`` for compilation parts and table rows when set. ``from_document`` reverses this
