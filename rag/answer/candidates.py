@@ -49,6 +49,7 @@ class Candidate:
     has_amount: bool = False
     frame: str = ""  # a framing line (文号, signature, 施行 clause …; rag.answer.lines), "title", or ""
     sentence: int = 0  # which full sentence (ending at 。！？) of the chunk this clause belongs to
+    label: str = ""  # shown before the sentence: the heading of the section item it opens (一、加强组织协调落实)
 
 
 @dataclass
@@ -60,6 +61,7 @@ class ChunkView:
     key: str
     context_key: str
     candidates: list[Candidate] = field(default_factory=list)
+    table_key: str = ""  # a table row's caption and column headers: part of what the row says
 
 
 def context_key(chunk: Chunk, doc: DocumentInfo | None) -> str:
@@ -74,11 +76,15 @@ def context_key(chunk: Chunk, doc: DocumentInfo | None) -> str:
 def chunk_views(retrieved: Sequence[ScoredChunk], documents: Mapping[str, DocumentInfo]) -> list[ChunkView]:
     """The top ``MAX_CHUNKS`` retrieved chunks with their candidate sentences (headings have none)."""
     views = []
-    seen: set[str] = set()
-    unique = [sc for sc in retrieved if not (sc.chunk.id in seen or seen.add(sc.chunk.id))]  # a chunk listed twice counts once
+    first: dict[str, ScoredChunk] = {}
+    for sc in retrieved:  # a chunk listed twice counts once, at its first place
+        first.setdefault(sc.chunk.id, sc)
+    unique = list(first.values())
     for rank, sc in enumerate(unique[:MAX_CHUNKS]):
         c = sc.chunk
-        view = ChunkView(c, rank, match_key(c.text), context_key(c, documents.get(c.doc_id)))
+        view = ChunkView(c, rank, match_key(c.text), context_key(c, documents.get(c.doc_id)),
+                         table_key=match_key(" ".join((c.heading_path[-1:] or ("",))[0:1]) + " " + c.context)
+                         if c.kind == "table_row" else "")
         if c.kind == "heading":  # a title can state a count (附件1 泉州市50条县域重点产业链目录)
             spans = [(0, len(c.text), c.text)] if HAS_NUMBER.search(c.text) else []
         elif c.kind == "table_row" or (c.kind == "list_item" and len(c.text) <= UNIT_MAX):

@@ -42,8 +42,9 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from ..text import match_key
 from ..types import Answer, Chunk, DocumentInfo, ScoredChunk
 from ..vocab import Vocabulary
 from .base import BaseAnswerer, Draft, verify_draft
@@ -86,6 +87,7 @@ BUDGET_LIST = 400  # ... and for a list / multi-part question
 REDUNDANT = 0.6  # bigram overlap (of the shorter sentence) that marks a near-duplicate
 UNIT_MATCH = 1.3  # (fitted: eval/fit.py) count questions: score x this when the sentence counts in the asked classifier, / it otherwise
 CONTEXT_WEIGHT = 0.3  # credit for a term found only in headings/title/table header
+TABLE_WEIGHT = 1.0  # credit for a term found in a table row's own caption or column headers
 RANK_DECAY = 0.03  # score x (1 - RANK_DECAY * rank)
 SUBJECT_MIN = 0.4  # (fitted: eval/fit.py) typed questions: share of subject-term weight the value's sentence must carry
 LEAD_IN_MAX = 25  # list questions: a picked sentence this short is a lead-in; its followers come too
@@ -94,6 +96,8 @@ def _score(q: QuestionInfo, cand: Candidate, view: ChunkView) -> float:
     got = 0.0
     for t in q.terms:
         c = credit(t, cand.key)
+        if c < 1.0 and view.table_key:  # a row means "caption: header = cell": its caption's words are its own
+            c = max(c, TABLE_WEIGHT * credit(t, view.table_key))
         if c < 1.0:
             c = max(c, CONTEXT_WEIGHT * credit(t, view.context_key))
         got += t.weight * c
@@ -215,7 +219,32 @@ def answer_part(q: QuestionInfo, views: list[ChunkView]) -> SubAnswer:
                     break
                 picked.append(nxt)
                 used += len(nxt.text)
+    if q.is_list and (listed := _continued_list(q, picked, qualified, budget)):
+        picked = listed
     return SubAnswer(q, picked, [])
+
+
+def _continued_list(q: QuestionInfo, picked: list[Candidate], qualified: list[ChunkView], budget: int) -> list[Candidate]:
+    """A list question whose picked sentence names the asked kind and ends its paragraph ("……一批先进县域
+    迅速崛起。") is answered by that sentence and the paragraphs after it in the same section, one item
+    each (their first sentence), as far as they were retrieved and the budget allows; [] when none does."""
+    focus = [t for t in q.terms if t.focus]
+    for c in picked:
+        view = next(v for v in qualified if v.chunk.id == c.chunk.id)
+        if c is not view.candidates[-1] or not any(credit(t, c.key) == 1.0 for t in focus):
+            continue
+        siblings = sorted((v for v in qualified if v.chunk.doc_id == c.chunk.doc_id and v.chunk.start > c.chunk.start
+                           and v.chunk.heading_path == c.chunk.heading_path and v.candidates), key=lambda v: v.chunk.start)
+        out, used = [c], len(c.text)
+        for v in siblings:
+            first = v.candidates[0]
+            if used + len(first.text) > budget:
+                break
+            out.append(first)
+            used += len(first.text)
+        if len(out) >= 3:  # a lead-in and at least two of its items
+            return out
+    return []
 
 
 def _subject_words(q: QuestionInfo) -> str:
@@ -246,17 +275,25 @@ class ExtractiveAnswerer(BaseAnswerer):
         self.corpus = corpus
         self.vocabulary = vocabulary
 
-    def _analyse(self, text: str, names, views) -> QuestionInfo:
-        q = analyse_question(text, names, self.vocabulary)
-        return drop_unknown(discount_unseen(q, views), self.corpus)
+    def _analyse(self, text: str, names, views, documents: Mapping[str, DocumentInfo]) -> QuestionInfo:
+        q = drop_unknown(discount_unseen(analyse_question(text, names, self.vocabulary), views), self.corpus)
+        named = named_documents(q, documents)
+        if len(named) >= 2:
+            # "省里十四五规划和泉州方案各定的多少": two documents named, each answers for itself; a place in
+            # one's title (泉州) names that document, it is not a word every passage must hold
+            titles = [match_key(documents[d].title) for d in named]
+            terms = [replace(t, anchor=False, doc_ref=True) if t.anchor and any(t.key in k for k in titles) else t
+                     for t in q.terms]
+            q = replace(q, terms=terms, cross=True)
+        return q
 
     def compose(self, question: str, retrieved: Sequence[ScoredChunk], documents: Mapping[str, DocumentInfo]) -> Draft:
         """The Draft (picked verbatim sentences and their sources, or an abstention) before verification."""
         t0 = time.perf_counter()
         views = chunk_views(retrieved, documents)
         names = document_names(documents)
-        whole = self._analyse(question, names, views)
-        parts = [with_context(self._analyse(p, names, views), whole) for p in split_question(question)]
+        whole = self._analyse(question, names, views, documents)
+        parts = [with_context(self._analyse(p, names, views, documents), whole) for p in split_question(question)]
         if self.corpus is not None and (section := section_answer(whole, views, self.corpus, COVER_MIN, BUDGET_LIST)) is not None:
             picked, notice = section
             timings = {"compose": (time.perf_counter() - t0) * 1000}
@@ -317,7 +354,8 @@ def _draft_from(question, mode, picked: list[Candidate], retrieved, notices, tim
     for i, c in enumerate(ordered):
         n = ids.setdefault(c.chunk.id, len(ids) + 1)
         sources[n] = c.chunk
-        sentences.append(CitedSentence(c.text, (n,), display_text(c.text, c.chunk)))
+        shown = display_text(c.text, c.chunk)
+        sentences.append(CitedSentence(c.text, (n,), f"{c.label}：{shown or c.text}" if c.label else shown))
         spans[i] = {n: (c.start, c.end)}
         seps.append("\n" if prev_doc is not None and c.chunk.doc_id != prev_doc else "")
         prev_doc = c.chunk.doc_id

@@ -26,6 +26,7 @@ QUESTION_WORDS = frozenset(
 )
 SOFT_FLAGS = {"v", "vd", "t"}  # verbs and time words (现在, 早年): soft terms
 SOFT_UNSEEN = 0.3  # weight kept by a soft term that occurs in none of the retrieved passages
+CORPUS_WEIGHT = 0.0  # term weight = general IDF^(1-w) x corpus IDF^w: how rare a word is in *these* documents
 FOCUS_COVER = 0.5  # share of a focus term's weight that counts towards a chunk's coverage
 _FOCUS_AFTER = re.compile(r"什么|啥|哪[些几类种样项条家个一二三四五六七八九十]+|何种")
 # jieba POS of anchors: place and person names (organisation tags are left out: 经贸委 is written
@@ -158,7 +159,7 @@ def analyse_question(question: str, doc_names: frozenset[tuple[str, bool]] = fro
         doc_ref = names_document(key, doc_names)
         anchor = flag in ANCHOR_FLAGS and not _DIGITS.search(key) and not doc_ref
         variants = tuple(k for v in vocab.expand(word) if (k := match_key(v)) and k != key and len(k) >= 2)
-        before_cue[key] = at < focus_from - 1 if m else False
+        before_cue[key] = at + len(word) <= m.start() if m else False  # ends before 哪些 (not 几条 inside 哪几条)
         terms[key] = Term(key, weight, anchor, soft=flag in SOFT_FLAGS and not anchor, focus=focus and not anchor,
                           doc_ref=doc_ref, variants=variants, cue=any(a <= at < b for a, b in cue_spans),
                           attribute=_right_before(q, at + len(word), value_cues) or (focus and not anchor),
@@ -261,7 +262,9 @@ def drop_unknown(q: QuestionInfo, corpus: Any | None) -> QuestionInfo:
     keep, ignored, absent = [], [], []
     for t in q.terms:
         if t.anchor or t.doc_ref or any(corpus.occurs(k) for k in (t.key, *t.variants)):
-            keep.append(replace(t, corpus_idf=corpus.idf((t.key, *t.variants))))
+            cidf = corpus.idf((t.key, *t.variants))
+            weight = t.weight ** (1 - CORPUS_WEIGHT) * cidf ** CORPUS_WEIGHT if CORPUS_WEIGHT and cidf else t.weight
+            keep.append(replace(t, corpus_idf=cidf, weight=weight))
         elif t.attribute and t.noun and not t.cue:
             absent.append(t.key)  # 联系电话 in 联系电话是多少: the documents cannot state its value
         else:

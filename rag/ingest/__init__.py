@@ -26,7 +26,7 @@ from .structure import Parser, Part
 
 # Bump when ingestion or chunking changes its output for the same input: indexes record it, and
 # one built by another version counts as stale.
-INGEST_VERSION = "2"  # 2: metadata of files the catalog is silent about is read from their text
+INGEST_VERSION = "3"  # 2: metadata of files the catalog is silent about is read from their text; 3: captions stating a figure are chunks
 
 CATALOG = "catalog.toml"
 

@@ -96,7 +96,7 @@ def make_chunks(doc_id: str, title: str, blocks: list[Block], max_tokens: int, m
                 carried.add(b.heading_path[:i])
     pieces: list[_Piece] = []
     for n, (b, start) in enumerate(zip(blocks, starts), 1):
-        if b.kind == "heading" and b.heading_path in carried:
+        if b.kind == "heading" and b.heading_path in carried and not b.stated:
             continue
         pieces.append(_Piece(n, b.kind, b.text, start, b.heading_path, b.context, b.part))
 

@@ -64,6 +64,15 @@ class Block:
     context: str = ""  # table caption + headers (search-only)
     heading_path: tuple[str, ...] = ()
     part: str = ""
+    stated: bool = False  # a heading that states a figure (a table caption with a count): a chunk of its own
+
+
+_CAPTION_LABEL = re.compile(r"^\s*(?:附\s*件|表|专栏|图)\s*[\d一二三四五六七八九十]+[\s：:、.．]*")
+
+
+def states_figure(caption: str) -> bool:
+    """Does a caption state a figure besides its own number (附件1 泉州市50条… yes; 表2 重点任务 no)?"""
+    return bool(re.search(r"\d", _CAPTION_LABEL.sub("", caption)))
 
 
 @dataclass
@@ -255,6 +264,10 @@ class Parser:
                     path = tuple(h for _, h in stack)
                 else:
                     path = tuple(h for _, h in stack) + ((table.caption,) if table.caption else ())
+                if table.caption and states_figure(table.caption):
+                    # a caption can state a fact (附件1 泉州市50条县域重点产业链目录): it is quotable text too
+                    blocks.append(Block("heading", table.caption, cap_level if cap_level is not None else BOX_LEVEL,
+                                        heading_path=path, part=part, stated=True))
                 for i, row in enumerate(table.rows):
                     blocks.append(Block("table_row", " | ".join(c for c in row), context=table.context_for(i),
                                         heading_path=path, part=part))
