@@ -9,6 +9,7 @@ import sys
 import textwrap
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -321,25 +322,35 @@ REBUILDER = textwrap.dedent("""
 """)
 
 
-def _start_replica(port: int, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "rag", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def _start_replica(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
+    """`rag serve` on ``port``, its output to the file ``log`` (a pipe nobody reads would fill and stall it)."""
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "rag", "serve", "--port", str(port)], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT, text=True)
+    proc.log = log  # type: ignore[attr-defined]
+    return proc
 
 
-def _wait_ready(base: str, proc: subprocess.Popen, timeout: float = 120) -> None:
+def replica_log(proc: subprocess.Popen, tail: int = 3000) -> str:
+    """The end of a replica's output (for failure messages)."""
+    log = getattr(proc, "log", None)
+    return log.read_text(encoding="utf-8", errors="replace")[-tail:] if log is not None and log.is_file() else ""
+
+
+def _wait_ready(base: str, proc: subprocess.Popen, timeout: float = 300) -> None:
     import httpx
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"replica exited: {proc.stdout.read()}")
+            raise AssertionError(f"replica exited: {replica_log(proc)}")
         try:
             if httpx.get(base + "/api/health", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
-    raise AssertionError("replica did not start")
+    raise AssertionError(f"replica did not start within {timeout:.0f} s: {replica_log(proc)}")
 
 
 @pytest.mark.slow
@@ -370,7 +381,7 @@ def test_two_replicas_answer_while_a_third_process_rebuilds(tmp_path, seed_index
     env = rag_env(RAG_STORE="postgres", RAG_DATABASE_URL=url, RAG_CORPUS_DIR=str(seed_index.corpus_dir),
                   RAG_INDEX_DIR=str(seed_index.index_dir))
     ports = [free_port(), free_port()]
-    replicas = [_start_replica(port, env) for port in ports]
+    replicas = [_start_replica(port, env, tmp_path / f"replica-{i}.log") for i, port in enumerate(ports)]
     rebuilder = None
     try:
         bases = [f"http://127.0.0.1:{port}" for port in ports]
@@ -385,7 +396,10 @@ def test_two_replicas_answer_while_a_third_process_rebuilds(tmp_path, seed_index
         client = httpx.Client(timeout=30)
 
         def one(i: int):
-            r = client.post(bases[i % 2] + "/api/ask", json={"question": qs[i % len(qs)], "mode": "extractive"})
+            try:
+                r = client.post(bases[i % 2] + "/api/ask", json={"question": qs[i % len(qs)], "mode": "extractive"})
+            except httpx.HTTPError as e:  # counted as an error, with the replicas' output below
+                return f"{type(e).__name__} from replica {i % 2}: {e}", {}
             return r.status_code, r.json()
 
         t0 = time.perf_counter()
@@ -405,7 +419,7 @@ def test_two_replicas_answer_while_a_third_process_rebuilds(tmp_path, seed_index
         published = sum(1 for line in rebuilder.stdout.read().splitlines() if line.startswith("published"))
         print(f"{n} questions in {seconds:.1f}s over 2 replicas, {published} rebuilds published meanwhile; "
               f"errors {len(errors)}; answers from A {versions.count(False)}, from B {versions.count(True)}")
-        assert not errors, errors[:3]
+        assert not errors, (errors[:3], [(p.poll(), replica_log(p)) for p in replicas])
         assert published >= 2 and True in versions and False in versions
     finally:
         for proc in [*replicas, *([rebuilder] if rebuilder else [])]:

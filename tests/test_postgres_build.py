@@ -6,10 +6,9 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 import time
 
-from tests.pg_fixture import ROOT, rag_cli, rag_env
+from tests.pg_fixture import rag_cli, rag_env
 
 pytest_plugins = ["tests.pg_fixture"]
 
@@ -148,23 +147,17 @@ def test_publishing_the_same_build_twice_writes_once(seed_index, pg_server):
         assert conn.execute("SELECT count(*) FROM rag_builds").fetchone()[0] == 1
 
 
-def _serve(port, env):
-    return subprocess.Popen([sys.executable, "-m", "rag", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
 def test_serve_builds_into_the_database_and_follows_a_republish(tmp_path, corpus_dir, pg_server):
     """`rag serve` on an empty database builds and publishes; a third process republishes; the replica answers from it."""
     import httpx
     import psycopg
 
     from tests.live_server import free_port
-    from tests.test_postgres import _wait_ready
+    from tests.test_postgres import _start_replica, _wait_ready, replica_log
 
     url = pg_server.database("serve_build")
     port = free_port()
-    replica = _serve(port, _env(url, corpus_dir, tmp_path / "index-a"))
-    lines: list[str] = []
+    replica = _start_replica(port, _env(url, corpus_dir, tmp_path / "index-a"), tmp_path / "replica.log")
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_ready(base, replica, timeout=240)
@@ -187,7 +180,7 @@ def test_serve_builds_into_the_database_and_follows_a_republish(tmp_path, corpus
             replica.wait(timeout=10)
         except subprocess.TimeoutExpired:
             replica.kill()
-        lines = (replica.stdout.read() if replica.stdout else "").splitlines()
+    lines = replica_log(replica, tail=100_000).splitlines()
     assert any(line.startswith("index missing (no index in the database") for line in lines), lines
     assert any(re.match(r"built \S+ and publishing it to the database as build 1: 5 documents", line) for line in lines), lines
 
