@@ -174,7 +174,8 @@ def _vary_headings(text: str, rng: random.Random) -> str:
 def _blocks(text: str) -> list[str]:
     """``text`` cut before each top-level heading line (一、 ... / 第一章 ...); joined they give ``text``."""
     lines = text.split("\n")
-    blocks, cur = [], []
+    blocks: list[str] = []
+    cur: list[str] = []
     for line in lines:
         if _TOP_HEADING.match(line) and cur:
             blocks.append("\n".join(cur))
