@@ -43,6 +43,7 @@ run: build
 
 test: install-dev
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
 	$(VENV)/bin/rag build --strict
 	$(VENV)/bin/rag eval

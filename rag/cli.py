@@ -29,9 +29,17 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True,
+                                help="Log more to stderr: -v info, -vv debug (default: RAG_LOG_LEVEL, else warnings; info for serve)."),
 ):
     """政策问答助手 — cited answers over policy documents."""
+    import logging
+
+    from .logs import configure, level_for
+
+    configure(level_for(verbose, default=logging.INFO if ctx.invoked_subcommand == "serve" else logging.WARNING))
 
 
 def _settings(**overrides):
@@ -98,22 +106,14 @@ def build(
     """
     from rich.console import Console
     from rich.markup import escape
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .ingest import inferred_line
+    from .logs import progress_bar
     from .pipeline import build_index
 
     settings = _settings()
     console = Console(stderr=True, soft_wrap=True)  # one line per file, however long
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
+    with progress_bar() as progress:  # a bar per stage when stderr is a terminal
         report = build_index(settings, force=force, progress=progress)
     for s in report.skipped:
         console.print(f"[yellow]skipped[/] {escape(s['file'])}: {escape(s['reason'])}")

@@ -143,16 +143,19 @@ def stop(pgdata: Path) -> bool:
     import signal
     import time
 
+    if st.pid is None:  # no postmaster.pid: nothing is running
+        return True
+    pid = st.pid
     try:
-        os.kill(st.pid, signal.SIGINT)
-    except (ProcessLookupError, TypeError):
+        os.kill(pid, signal.SIGINT)
+    except ProcessLookupError:
         return True
     except PermissionError:
         raise DatabaseUnavailableError(f"could not stop PostgreSQL in {st.pgdata} (pg_ctl exit {code})") from None
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            os.kill(st.pid, 0)
+            os.kill(pid, 0)
         except ProcessLookupError:
             return True
         time.sleep(0.1)

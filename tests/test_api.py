@@ -6,13 +6,16 @@ string, and the UI renderer shows it escaped.
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
+from rag.errors import InputError
 from rag.pipeline import Pipeline, build_index
 from rag.serve.app import build_app
-from rag.serve.html import answer_html, sources_html
-from rag.settings import Settings
+from rag.serve.html import answer_html, error_text, sources_html
+from rag.settings import MAX_QUESTION_CHARS, Settings, check_question_length
 
 from .live_server import live_server
 
@@ -105,34 +108,95 @@ def test_search_returns_a_batch_line(url):
     assert "id" not in post(url, "/api/search", {"question": "人才团队资助"}).json()
 
 
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+
 @pytest.mark.parametrize(("path", "body", "status", "field", "says"), [
-    ("/api/ask", {}, 422, "question", "question"),
-    ("/api/ask", {"question": "   "}, 422, "question", "non-empty"),
-    ("/api/ask", {"question": 3}, 422, "question", "string"),
-    ("/api/ask", {"question": "？？？"}, 400, "question", "punctuation"),
-    ("/api/ask", {"question": "补助", "mode": "magic"}, 422, "mode", "extractive, llm"),
+    ("/api/ask", {}, 422, "question", "缺少问题（question）"),
+    ("/api/ask", {"question": ""}, 422, "question", "问题为空"),
+    ("/api/ask", {"question": "   "}, 422, "question", "问题为空"),
+    ("/api/ask", {"question": 3}, 422, "question", "\"question\" must be a string"),
+    ("/api/ask", {"question": "？？？"}, 422, "question", "问题只包含标点或符号"),
+    ("/api/ask", {"question": "😀👍🎉"}, 422, "question", "问题只包含标点或符号"),
+    ("/api/ask", {"question": "长" * (MAX_QUESTION_CHARS + 1)}, 422, "question",
+     f"问题过长（{MAX_QUESTION_CHARS + 1} 个字符，最多 {MAX_QUESTION_CHARS} 个），请精简后再问 / "),
+    ("/api/ask", {"question": "补助", "mode": "magic"}, 422, "mode", "回答方式无效 / \"mode\" must be one of extractive, llm"),
     ("/api/ask", {"question": "补助", "mode": "llm"}, 400, "mode", "RAG_LLM_BASE_URL"),
-    ("/api/ask", {"question": "补助", "docs": "pilot"}, 422, "docs", "list of document ids"),
+    ("/api/ask", {"question": "补助", "docs": "pilot"}, 422, "docs", "检索范围（docs）必须是文件编号列表"),
     ("/api/ask", {"question": "补助", "docs": ["nope"]}, 422, "docs", "valid ids: pilot, script-note"),
-    ("/api/ask", {"question": "补助", "query": "x"}, 422, "query", "unknown field"),
-    ("/api/ask", {"question": "补助", "id": [1]}, 422, "id", "id"),
-    ("/api/ask", [1, 2], 400, None, "JSON object"),
+    ("/api/ask", {"question": "补助", "query": "x", "top": 1}, 422, "query", "未知字段 query, top，可用字段：question, mode, docs, id"),
+    ("/api/ask", {"question": "补助", "id": [1]}, 422, "id", "请求编号（id）必须是字符串或整数"),
+    ("/api/ask", {"question": "补助", "id": True}, 422, "id", "请求编号（id）"),
+    ("/api/ask", [1, 2], 400, None, "请求体必须是 JSON 对象"),
     ("/api/search", {"question": "补助", "k": 0}, 422, "k", "1 to 200"),
     ("/api/search", {"question": "补助", "k": "5"}, 422, "k", "integer"),
-    ("/api/search", {"question": "补助", "mode": "llm"}, 422, "mode", "unknown field"),
+    ("/api/search", {"question": "补助", "k": True}, 422, "k", "integer"),
+    ("/api/search", {"question": "😀"}, 422, "question", "问题只包含标点或符号"),
+    ("/api/search", {"question": "补助", "mode": "llm"}, 422, "mode", "未知字段 mode"),
 ])
-def test_malformed_requests_get_a_clear_4xx(url, path, body, status, field, says):
+def test_malformed_requests_get_a_clear_4xx_in_our_shape(url, path, body, status, field, says):
     r = post(url, path, body)
     assert r.status_code == status, r.text
     err = r.json()
-    assert says in err["error"]
+    assert says in err["error"], err
     assert err.get("field") == field
+    assert set(err) <= {"error", "field"} and CHINESE.search(err["error"].split(" / ")[0])
+
+
+def test_empty_and_emoji_only_questions_are_refused_alike(url):
+    """Same status and field for both, each a Chinese message about 问题 (the field question)."""
+    replies = [post(url, "/api/ask", {"question": q}) for q in ("", "😀😀", "👍")]
+    assert {r.status_code for r in replies} == {422}
+    for r in replies:
+        chinese = r.json()["error"].split(" / ")[0]
+        assert r.json()["field"] == "question" and chinese.startswith("问题") and CHINESE.search(chinese)
+
+
+def test_over_long_question_message_is_the_pages(url):
+    """One limit and one wording: the API's Chinese half is what the chat page shows (html.error_text)."""
+    q = "长" * (MAX_QUESTION_CHARS + 1)
+    r = post(url, "/api/ask", {"question": q})
+    with pytest.raises(InputError) as page:
+        check_question_length(q)
+    assert r.status_code == 422 and r.json()["error"] == str(page.value)
+    assert r.json()["error"].split(" / ")[0] == error_text(page.value)
+    assert post(url, "/api/search", {"question": q}).json()["error"] == str(page.value)
+    assert post(url, "/api/ask", {"question": "长" * MAX_QUESTION_CHARS}).status_code == 200
 
 
 def test_body_that_is_not_json(url):
     r = post(url, "/api/ask", content=b"question=hi", headers={"content-type": "application/json"})
     assert r.status_code == 400
     assert "not valid JSON" in r.json()["error"] and "请求体" in r.json()["error"]
+    empty = post(url, "/api/ask", content=b"")
+    assert empty.status_code == 422 and empty.json()["field"] == "question"
+
+
+def test_json_is_read_whatever_the_content_type(url):
+    """``curl -d '{...}'`` sends application/x-www-form-urlencoded: still JSON to us."""
+    body = '{"question": "人才团队资助", "k": 1}'.encode()
+    r = post(url, "/api/search", content=body, headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200 and len(r.json()["results"]) == 1
+
+
+@pytest.mark.parametrize(("method", "path", "allow"), [
+    ("GET", "/api/ask", "POST"), ("PUT", "/api/ask", "POST"), ("DELETE", "/api/search", "POST"),
+    ("GET", "/api/search/", "POST"), ("POST", "/api/health", "GET"),
+])
+def test_wrong_method_is_405_in_our_shape(url, method, path, allow):
+    r = httpx.request(method, url + path, timeout=30)
+    assert r.status_code == 405, r.text
+    assert r.headers["allow"] == allow
+    err = r.json()
+    assert set(err) == {"error"} and f"请用 {allow}" in err["error"] and method in err["error"]
+
+
+@pytest.mark.parametrize("path", ["/api/x", "/api/ask/more", "/api", "/api/", "/api/docs/nope.js"])
+def test_unknown_api_path_is_404_in_our_shape(url, path):
+    for method in ("GET", "POST"):
+        r = httpx.request(method, url + path, timeout=30)
+        assert r.status_code == 404 and r.headers["content-type"].startswith("application/json"), (method, r.text)
+        assert set(r.json()) == {"error"} and "没有这个" in r.json()["error"]
 
 
 class BrokenPipeline(Pipeline):

@@ -129,7 +129,7 @@ def verify_draft(draft: Draft, documents: Mapping[str, DocumentInfo]) -> Answer:
     if not any(s.supported for s in final):
         # Nothing verifiable: answer as an abstention instead of showing unsourced text.
         notices.append("回答中没有能在来源中核实的句子。")
-        closest = unflagged([sc.chunk for sc in draft.retrieved])[:3]
+        closest = tuple(unflagged([sc.chunk for sc in draft.retrieved])[:3])
         return _abstained_answer(replace(draft, abstained=True, closest=closest), documents, notices)
     marked = mark_runs(final)
     return Answer(

@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, LLMError
 from ..settings import Settings
@@ -34,6 +35,9 @@ from .deadline import CircuitBreaker, question_deadline
 from .extractive import ExtractiveAnswerer
 from .llm_client import ChatClient, LLMCallError
 from .verify import parse_cited_sentences
+
+if TYPE_CHECKING:
+    from .rewrite import QueryRewriter
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +109,7 @@ class LLMAnswerer(BaseAnswerer):
             raise ConfigError("set RAG_LLM_BASE_URL and RAG_LLM_MODEL to use --mode llm")
         self.settings = settings
         self.fallback = ExtractiveAnswerer()
+        self.rewriter: QueryRewriter | None = None  # set by make_answerer when RAG_LLM_REWRITE is on
         # fail now, not on the first question
         self.system_template = prompt_file(settings, SYSTEM_FILE).read_text(encoding="utf-8")
         self.user_template = prompt_file(settings, USER_FILE).read_text(encoding="utf-8")

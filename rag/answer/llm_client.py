@@ -194,9 +194,11 @@ class ChatClient:
 
     async def _call(self, body: dict[str, Any], deadline: Deadline, reply: _Reply) -> None:
         self._client()
+        slots = self._slots
+        assert slots is not None  # made with the client, on this loop
         try:
             async with asyncio.timeout_at(deadline.at):
-                async with self._slots:
+                async with slots:
                     await self._attempts(body, deadline, reply)
         except TimeoutError:
             reply.out.put(("error", LLMCallError(f"{reply.phase}超时（{_seconds(deadline.seconds)} 秒内未完成）")))

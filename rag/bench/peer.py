@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from langchain_core.embeddings import Embeddings
 
 from ..retrieval.query import indexed_text
 from ..retrieval.tokenize import tokenize
@@ -22,13 +23,7 @@ from ..types import Chunk
 HASH_DIM = 256
 
 
-def _embeddings_base():
-    from langchain_core.embeddings import Embeddings
-
-    return Embeddings
-
-
-class HashingEmbedding(_embeddings_base()):
+class HashingEmbedding(Embeddings):
     """Signed feature hashing of the jieba search tokens into ``HASH_DIM`` dimensions, L2-normalised."""
 
     dim = HASH_DIM
@@ -48,7 +43,7 @@ class HashingEmbedding(_embeddings_base()):
         return self._one(text)
 
 
-class EncoderEmbedding(_embeddings_base()):
+class EncoderEmbedding(Embeddings):
     """Our index's own dense encoder (the corpus-fitted static model) as a LangChain ``Embeddings``."""
 
     def __init__(self, encoder):

@@ -170,8 +170,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve_first_answer(env: dict[str, str], question: str, timeout: float = 120) -> dict[str, float]:
-    """Start ``rag serve``; seconds until /api/health answers, then ms of the first /api/ask."""
+def serve_first_answer(env: dict[str, str], question: str, timeout: float = 120) -> dict[str, float | str]:
+    """Start ``rag serve``; seconds until /api/health answers, then ms of the first /api/ask (``serve_error`` if not)."""
     import httpx
 
     port = _free_port()

@@ -119,6 +119,8 @@ def print_targets(console, targets: Sequence[TargetResult], enforced: bool) -> N
 def print_consistency(console, result: EvalResult) -> None:
     """Paraphrase consistency and key-fact recall on the paraphrases vs their originals."""
     c = result.consistency
+    if c is None:  # no paraphrase split in this run
+        return
     para = result.splits["paraphrase"].run.metrics
     inconsistent = [it.id for it in c.items if not it.consistent]
     console.print(f"paraphrase consistency: {format_metric('paraphrase_consistency', c.rate)} "
@@ -170,8 +172,8 @@ def flip_lines(flip: Flip) -> list[str]:
             out.append(f"    key facts gained: {', '.join(gained)}")
     if b.top != n.top:
         out.append(f"    top {TOP_SHOWN} (* = holds evidence)   before → now")
-        for rank, (x, y) in enumerate(flip.top_pairs(), 1):
-            out.append(f"      {rank}. {x:<34} {y}")
+        for rank, (was, now) in enumerate(flip.top_pairs(), 1):
+            out.append(f"      {rank}. {was:<34} {now}")
     if b.abstained != n.abstained and n.abstained is not None:
         out.append(f"    abstained: {b.abstained} → {n.abstained}")
     return out

@@ -215,7 +215,11 @@ def find_flips(now: Mapping[str, QuestionSummary], before: Mapping[str, Question
         if old is None:
             continue
         a, b = outcomes(old), outcomes(cur)
-        changes = {k: (a[k], b[k]) for k in a if a[k] is not None and b[k] is not None and a[k] != b[k]}
+        changes: dict[str, tuple[bool, bool]] = {}
+        for k, x in a.items():  # aspects judged in both runs (not None) whose outcome differs
+            y = b[k]
+            if x is not None and y is not None and x != y:
+                changes[k] = (x, y)
         if changes:
             worse = any(x and not y for x, y in changes.values())
             flips.append(Flip(qid, "worse" if worse else "better", changes, old, cur))

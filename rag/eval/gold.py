@@ -43,8 +43,7 @@ def read_gold(path: Path) -> list[tuple[int, GoldItem]]:
     first_line: dict[str, int] = {}
     for n, obj in iter_jsonl(path):
         where = f"{path}:{n}"
-        _check_gold_object(obj, where)
-        item = GoldItem.from_dict(obj)
+        item = GoldItem.from_dict(_check_gold_object(obj, where))
         if item.id in first_line:
             raise InputError(f"{where}: duplicate id {item.id!r} (first used on line {first_line[item.id]})")
         first_line[item.id] = n
@@ -59,7 +58,8 @@ def load_gold(path: Path) -> list[GoldItem]:
     return [item for _, item in read_gold(path)]
 
 
-def _check_gold_object(obj: Any, where: str) -> None:
+def _check_gold_object(obj: Any, where: str) -> dict[str, Any]:
+    """``obj`` if it is a well-formed gold item object; InputError naming the line and field otherwise."""
     if not isinstance(obj, dict):
         raise InputError(f"{where}: each line must be a JSON object, got {type(obj).__name__}")
     for key in ("id", "question"):
@@ -88,6 +88,7 @@ def _check_gold_object(obj: Any, where: str) -> None:
             raise InputError(f"{where}: evidence[{i}].quote has no letters, digits or CJK characters")
     if obj.get("answerable", True) is False and (evidence or obj.get("key_facts")):
         raise InputError(f"{where}: an unanswerable item must have empty 'evidence' and 'key_facts'")
+    return obj
 
 
 def read_paraphrases(path: Path) -> list[tuple[int, str, tuple[str, ...]]]:

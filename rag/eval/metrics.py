@@ -118,13 +118,13 @@ def aggregate(records: Sequence[QuestionRecord]) -> Metrics:
     ``paraphrase_consistency`` is left None: it compares two splits (see :func:`consistency`).
     """
     ret = [r.retrieval for r in records if r.retrieval]
-    answered = [r for r in records if r.answer]
-    ans_ok = [r.answer for r in answered if r.answerable]
-    ans_no = [r.answer for r in answered if not r.answerable]
+    answered = [(r, r.answer) for r in records if r.answer]
+    ans_ok = [a for r, a in answered if r.answerable]
+    ans_no = [a for r, a in answered if not r.answerable]
     with_facts = [a for a in ans_ok if a.key_fact_recall is not None]
-    given = [r.answer for r in answered if not r.answer.abstained]
+    given = [a for _, a in answered if not a.abstained]
     searched = [r.search_ms for r in records if r.search_ms is not None]
-    latencies = [r.answer.latency_ms for r in answered]
+    latencies = [a.latency_ms for _, a in answered]
     return Metrics(
         hit_at_1=_mean(x.hit_at_1 for x in ret),
         hit_at_5=_mean(x.hit_at_5 for x in ret),
@@ -134,7 +134,7 @@ def aggregate(records: Sequence[QuestionRecord]) -> Metrics:
         mrr_at_10=_mean(x.rr_at_10 for x in ret),
         chunk_chars_mean=_mean(c.chars for r in records for c in r.retrieved),
         key_fact_recall=_mean(a.key_fact_recall for a in with_facts),
-        all_facts_rate=_mean(float(a.all_facts) for a in with_facts),
+        all_facts_rate=_mean(float(a.all_facts) for a in with_facts if a.all_facts is not None),
         cited_evidence_recall=_mean(a.cited_evidence_recall for a in ans_ok),
         citation_support_rate=_mean(a.citation_support for a in given),
         unsupported_sentences=sum(counts) if (counts := [a.unsupported_sentences for a in given if a.unsupported_sentences is not None]) else None,
@@ -180,15 +180,18 @@ def consistency(originals: Mapping[str, QuestionRecord], paraphrases: Sequence[Q
     """
     by_original: dict[str, list[QuestionRecord]] = {}
     for p in paraphrases:
-        if p.paraphrase_of in originals:
+        if p.paraphrase_of is not None and p.paraphrase_of in originals:
             by_original.setdefault(p.paraphrase_of, []).append(p)
     items = []
+    recalls = []
     for qid, group in by_original.items():
-        original = originals[qid]
-        if original.answer is None or any(p.answer is None for p in group):
+        original = originals[qid].answer
+        answers = [p.answer for p in group if p.answer is not None]
+        if original is None or len(answers) < len(group):
             continue
-        want = set(original.answer.key_facts_found)
-        found = tuple(p.answer.key_facts_found for p in group)
-        items.append(ConsistencyItem(qid, original.answer.key_facts_found, found, all(set(f) == want for f in found)))
-    recall = _mean(originals[it.id].answer.key_fact_recall for it in items)
+        want = set(original.key_facts_found)
+        found = tuple(a.key_facts_found for a in answers)
+        items.append(ConsistencyItem(qid, original.key_facts_found, found, all(set(f) == want for f in found)))
+        recalls.append(original.key_fact_recall)
+    recall = _mean(recalls)
     return Consistency(tuple(items), recall)

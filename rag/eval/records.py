@@ -16,7 +16,7 @@ Records carry their split: ``dev`` (eval/gold.jsonl), ``frozen`` (eval/frozen.js
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, Field, dataclass, field, fields
 from typing import Any, ClassVar
 
 SPLITS = ("dev", "frozen", "paraphrase")
@@ -75,7 +75,8 @@ class _Record:
     """``to_dict`` / ``from_dict`` for the dataclasses below: tuples are lists in JSON, and a field
     named in ``_NESTED`` holds a record (or a tuple of records) of that class."""
 
-    _NESTED: ClassVar[dict[str, type]] = {}
+    _NESTED: ClassVar[dict[str, type[_Record]]] = {}
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]  # every subclass is a dataclass
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object, keys in field order."""

@@ -14,6 +14,7 @@ import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -298,9 +299,8 @@ def run_eval(
     total, done = sum(len(items) for _, _, items, _ in inputs), 0
     splits: dict[str, SplitResult] = {}
     for name, path, items, of in inputs:
-        offset = done
-        run = evaluate(pipeline, items, mode=mode, gold=path, split=name, paraphrase_of=of,
-                       progress=(lambda n, _t, o=offset: progress(o + n, total)) if progress else None)
+        step = None if progress is None else partial(_overall, progress, done, total)
+        run = evaluate(pipeline, items, mode=mode, gold=path, split=name, paraphrase_of=of, progress=step)
         done += len(items)
         sb, notes = _split_baseline(name, path, base, explicit_baseline, baseline_path)
         notices += notes + run.notices
@@ -316,6 +316,11 @@ def run_eval(
     if "frozen" in splits:
         result.targets = check_targets(splits["frozen"].run.metrics)
     return result
+
+
+def _overall(progress: Callable[[int, int], None], offset: int, total: int, done: int, _split_total: int) -> None:
+    """A split's progress ``done`` of its items as progress over all splits' ``total``."""
+    progress(offset + done, total)
 
 
 def run_eval_cli(
@@ -362,13 +367,14 @@ def run_eval_cli(
     # Frozen-split questions are never shown one by one on the console: it is a test split, and
     # reading its items is the first step to tuning on them. The HTML report has them when a
     # regression must be diagnosed.
-    frozen = {f.id for f in result.splits["frozen"].flips} if "frozen" in result.splits else set()
-    out.print_flips(console, [f for f in result.flips() if f.id not in frozen])
-    if frozen:
-        console.print(f"({len(frozen)} frozen-split question(s) changed; per-question details are in the report only)")
+    frozen_ids = {f.id for f in result.splits["frozen"].flips} if "frozen" in result.splits else set()
+    out.print_flips(console, [f for f in result.flips() if f.id not in frozen_ids])
+    if frozen_ids:
+        console.print(f"({len(frozen_ids)} frozen-split question(s) changed; per-question details are in the report only)")
     console.print(f"\nresults: {report_dir / 'results.jsonl'}\nreport:  {report_dir / 'report.html'}")
 
     if update_baseline:
+        assert baseline_path is not None  # DEFAULT_BASELINE when none was given (above)
         dev = result.dev.run
         new = Baseline(time.strftime("%Y-%m-%dT%H:%M:%S%z"), corpus_hash, dev.mode, dev.answers, settings,
                        {s.name: SplitBaseline.of(s.path, s.run.metrics, s.run.questions()) for s in result.splits.values()})

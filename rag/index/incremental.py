@@ -45,7 +45,7 @@ def ingest_keys(corpus_dir: Path, names: list[str]) -> dict[str, str] | None:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
             return None
-        catalog = {d.get("file"): d for d in data.get("document", []) if isinstance(d, dict)}
+        catalog = {d["file"]: d for d in data.get("document", []) if isinstance(d, dict) and isinstance(d.get("file"), str)}
     # Files that are neither documents nor the catalog (sidecars, notes): any change re-ingests all.
     others = hashlib.sha256()
     for name in names:

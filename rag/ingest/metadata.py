@@ -184,7 +184,8 @@ def _signature(lines: list[str], lone_date: bool = True) -> tuple[str, str]:
         date = parse_date(lines[i])
         if not date:
             continue
-        names, k = [], i - 1
+        names: list[str] = []
+        k = i - 1
         while k >= 0 and len(names) < 4 and parse_issuers(lines[k]):
             names.insert(0, parse_issuers(lines[k]))
             k -= 1

@@ -158,7 +158,7 @@ def parse_numbered_table(lines: list[str], caption: str) -> Table:
     their number (1, 2, 3 …) and may wrap over several lines; short labels just before a row
     (分类 such as 产业/结构) apply to the rows that follow."""
     header, rest = lines[0], lines[1:]
-    first = next((i for i, ln in enumerate(rest) if ROW_START.match(ln) and ROW_START.match(ln).group(1) == "1"), len(rest))
+    first = next((i for i, ln in enumerate(rest) if (m := ROW_START.match(ln)) and m.group(1) == "1"), len(rest))
     pre, rest = rest[:first], rest[first:]
     # terminators: last token of rows that fit on one line (e.g. 预期性)
     terminators = {ln.split()[-1] for ln in rest if ROW_START.match(ln) and len(ln.split()) >= 3}

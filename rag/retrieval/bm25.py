@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -13,7 +14,7 @@ from .tokenize import tokenize
 
 # Lucene BM25 with the usual parameters; chunks are short paragraphs, so length
 # normalisation (b) matters less than for whole documents.
-BM25_PARAMS = {"method": "lucene", "k1": 1.2, "b": 0.75}
+BM25_PARAMS: dict[str, Any] = {"method": "lucene", "k1": 1.2, "b": 0.75}
 
 
 # Bump when the saved layout or scoring changes; the index records it.

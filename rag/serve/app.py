@@ -9,10 +9,12 @@ import gradio as gr
 from fastapi import FastAPI
 from starlette.routing import Mount
 
+from .. import __version__
 from ..pipeline import Pipeline
 from ..settings import Settings
 from .api import api_router, install_error_handlers
 from .auth import LoginRequired
+from .docs import openapi_schema
 from .ui import build_ui
 
 # Gradio's queue, set deliberately (README "Reliability"). Questions (extractive or LLM) form one
@@ -28,6 +30,13 @@ UI_OTHER_CONCURRENCY = 8
 UI_QUEUE_MAX = 256
 ASK_EVENT = "ask"  # the name of the UI's question handler (rag/serve/ui.py)
 AUTH_MESSAGE = "政策问答助手：请登录"
+API_DESCRIPTION = (
+    "政策问答助手的 HTTP 接口：带出处的回答（每句标注 [n]）、检索段落、索引状态。错误一律为 "
+    "`{\"error\": \"中文 / English\", \"field\": \"出错字段\"}`。\n\n"
+    "The assistant's HTTP API: cited answers, ranked passages, index health. Every error is "
+    "`{\"error\", \"field\"}` with a 4xx/5xx status. The chat UI's Gradio API (`gradio_client`) offers the "
+    "same answers as structured data at `/ask`, `/search` and `/health`."
+)
 
 
 def static_text(name: str) -> str:
@@ -39,16 +48,20 @@ def configure_queue(ui: gr.Blocks) -> gr.Blocks:
     """Gradio's threads, queue size and concurrency groups (see UI_* above)."""
     ui.max_threads = UI_THREADS  # != 40, so Gradio makes its own thread limiter at startup
     for fn in ui.fns.values():
-        if getattr(fn.fn, "__name__", "") == ASK_EVENT:
+        if getattr(fn.fn, "__name__", "") == ASK_EVENT or fn.concurrency_id == ASK_EVENT:  # the page's and /ask
             fn.concurrency_id, fn.concurrency_limit = ASK_EVENT, UI_ASK_CONCURRENCY
     return ui.queue(default_concurrency_limit=UI_OTHER_CONCURRENCY, max_size=UI_QUEUE_MAX)
 
 
 def build_app(pipeline: Pipeline, auth: tuple[str, str] | None = None):
     """FastAPI app: the JSON API under /api and the Gradio UI at "/" (both behind ``auth`` if given)."""
-    app = FastAPI(title="政策问答助手", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="政策问答助手", version=__version__, description=API_DESCRIPTION,
+                  docs_url=None, redoc_url=None, openapi_url=None)  # ours: /api/openapi.json, /api/docs (docs.py)
     install_error_handlers(app)
-    app.include_router(api_router(pipeline, auth))  # before the mount at "/", which matches everything
+    router = api_router(pipeline, auth)
+    app.include_router(router)  # before the mount at "/", which matches everything
+    # /openapi.json too is the API's schema (Gradio's own lists only its internal routes)
+    app.add_api_route("/openapi.json", openapi_schema, include_in_schema=False, dependencies=router.dependencies)
     theme = gr.themes.Default(font=["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "sans-serif"],
                               font_mono=["Noto Sans Mono CJK SC", "monospace"])
     app = gr.mount_gradio_app(app, configure_queue(build_ui(pipeline)), path="/", auth=auth,

@@ -22,6 +22,7 @@ from ..export import conversation_markdown, write_docx
 from ..pipeline import Pipeline
 from ..settings import MAX_QUESTION_CHARS, check_question_length
 from ..types import Answer
+from .gradio_api import add_api
 from .html import (
     RATING_LABELS,
     answer_html,
@@ -46,6 +47,17 @@ EXAMPLES = [
     "制造业项目用林指标不够怎么办？",
     "上海市对芯片企业有哪些补贴？",
 ]
+
+
+class Selection(gr.SelectData):
+    """gr.SelectData that accepts an event sent without selection data (its ``index`` is then None).
+
+    Gradio builds the annotated class from the event's data, and ``gr.SelectData`` itself fails on
+    none ('NoneType' object is not subscriptable) before the handler runs.
+    """
+
+    def __init__(self, target, data):
+        super().__init__(target, data if isinstance(data, dict) else {"index": None, "value": None, "selected": False})
 
 
 def _warn(message: str) -> None:
@@ -154,6 +166,8 @@ def build_ui(pipeline: Pipeline):
                     text += item
                     messages[-1] = {"role": "assistant", "content": streaming_html(text)}
                     yield gr.skip(), messages, *(gr.skip(),) * 6
+            if answer is None:
+                raise RuntimeError("the pipeline's stream ended without an Answer")
             messages[-1] = {"role": "assistant", "content": answer_html(answer, turn, requested_mode=mode)}
         except RagError as e:
             log.info("question %r not answered: %s", question, e)
@@ -164,9 +178,10 @@ def build_ui(pipeline: Pipeline):
         turns = turns + [answer]
         yield (gr.skip(), messages, turns, turn, *panels(turns, turn, ratings), gr.skip())
 
-    def show_turn(turns: list, current: int, ratings: dict, evt: gr.SelectData):
-        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-        turn = int(index) // 2 + 1  # messages come in (question, answer) pairs
+    def show_turn(turns: list, current: int, ratings: dict, evt: Selection):
+        index = evt.index  # None when the event came without a selection (not from the page)
+        index = index[0] if isinstance(index, (list, tuple)) and index else index
+        turn = int(index) // 2 + 1 if isinstance(index, int) else 0  # messages come in (question, answer) pairs
         if turn == current or not 0 < turn <= len(turns):
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         return (turn, *panels(turns, turn, ratings))
@@ -190,7 +205,7 @@ def build_ui(pipeline: Pipeline):
                     box = gr.Textbox(label="问题", show_label=False, placeholder=f"输入问题（最多 {MAX_QUESTION_CHARS} 字），例如：试点县能得到哪些支持？",
                                      scale=5, max_lines=4, elem_id="rag-question", autofocus=True)
                     send = gr.Button("提问", variant="primary", scale=1, min_width=80, elem_id="rag-send")
-                gr.Examples(EXAMPLES, inputs=box, label="示例问题（点击填入）")
+                gr.Examples(EXAMPLES, inputs=box, label="示例问题（点击填入）", api_name="page_example", api_visibility="private")
                 with gr.Row():
                     docs = gr.Dropdown(doc_choices, value=[], multiselect=True, label="检索范围",
                                        info="不选 = 全部文件", scale=3, elem_id="rag-docs")
@@ -216,13 +231,20 @@ def build_ui(pipeline: Pipeline):
 
         outputs = [box, chat, turns, current, sources, retrieval, rate_target, started]
         inputs = [box, chat, turns, docs, mode, ratings, started]
-        send.click(ask, inputs, outputs)
-        box.submit(ask, inputs, outputs)
-        chat.select(show_turn, [turns, current, ratings], [current, sources, retrieval, rate_target])
+        # The page's events take and return chat state and HTML: hidden from the Gradio API, whose named
+        # endpoints (/ask, /search, /health: rag/serve/gradio_api.py) return structured data instead.
+        # Named page_* so that they never take the API's names.
+        def page(name: str) -> dict:
+            return {"api_name": f"page_{name}", "api_visibility": "private"}
+
+        send.click(ask, inputs, outputs, **page("send"))
+        box.submit(ask, inputs, outputs, **page("submit"))
+        chat.select(show_turn, [turns, current, ratings], [current, sources, retrieval, rate_target], **page("show_turn"))
         rate_in, rate_out = [comment, chat, turns, current, ratings], [status, comment, chat, ratings, rate_target]
-        up.click(partial(_rate, pipeline, "up"), rate_in, rate_out)
-        down.click(partial(_rate, pipeline, "down"), rate_in, rate_out)
-        export_md.click(partial(_export, "md"), [turns, started], download)
-        export_docx.click(partial(_export, "docx"), [turns, started], download)
+        up.click(partial(_rate, pipeline, "up"), rate_in, rate_out, **page("rate_up"))
+        down.click(partial(_rate, pipeline, "down"), rate_in, rate_out, **page("rate_down"))
+        export_md.click(partial(_export, "md"), [turns, started], download, **page("export_md"))
+        export_docx.click(partial(_export, "docx"), [turns, started], download, **page("export_docx"))
+        add_api(pipeline)
     ui.queue(default_concurrency_limit=4)
     return ui
