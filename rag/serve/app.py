@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from importlib.resources import files
 
@@ -10,12 +11,15 @@ from fastapi import FastAPI
 from starlette.routing import Mount
 
 from .. import __version__
+from ..logs import progress_bar
 from ..pipeline import Pipeline
 from ..settings import Settings
 from .api import api_router, install_error_handlers
 from .auth import LoginRequired
 from .docs import openapi_schema
 from .ui import build_ui
+
+log = logging.getLogger(__name__)
 
 # Gradio's queue, set deliberately (README "Reliability"). Questions (extractive or LLM) form one
 # concurrency group of UI_ASK_CONCURRENCY: an LLM question mostly waits on the network, at most
@@ -84,19 +88,23 @@ def prepare(settings: Settings) -> Pipeline:
     state, reason = pipeline.status()  # with store="postgres": the database's active build
     target = f"{settings.index_dir} and publishing it to the database" if settings.store == "postgres" else settings.index_dir
     if state == "unchecked":  # postgres, no local corpus: serve what is published
-        print(f"index: {reason}", flush=True)
+        log.info("index: %s", reason)
     elif state != "fresh":
-        print(f"index {state} ({reason}); building {target} from {settings.corpus_dir} ...", flush=True)
-        report = pipeline.build()
+        log.info("index %s (%s); building %s from %s ...", state, reason, target, settings.corpus_dir)
+        with progress_bar() as progress:  # drawn when stderr is a terminal
+            report = pipeline.build(progress=progress)
         for s in report.skipped:
-            print(f"skipped {s['file']}: {s['reason']}", flush=True)
+            log.warning("skipped %s: %s", s["file"], s["reason"])
         build = f" as build {report.build_id}" if getattr(report, "build_id", None) is not None else ""
-        print(f"built {target}{build}: {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f}s"
-              if report.status == "built" else f"index up to date ({report.reason})", flush=True)
+        if report.status == "built":
+            log.info("built %s%s: %d documents, %d chunks in %.1fs", target, build, report.documents, report.chunks,
+                     report.seconds)
+        else:
+            log.info("index up to date (%s)", report.reason)
     t0 = time.perf_counter()
     pipeline.ask("预热")  # load the index, models and tokenizer dictionary now, not on the first question
-    print(f"loaded index: {len(pipeline.documents)} documents, {len(pipeline.index.chunks)} chunks "
-          f"in {time.perf_counter() - t0:.1f}s", flush=True)
+    log.info("loaded index: %d documents, %d chunks in %.1fs", len(pipeline.documents), len(pipeline.index.chunks),
+             time.perf_counter() - t0)
     return pipeline
 
 
@@ -106,6 +114,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth: t
 
     app = build_app(prepare(settings), auth=auth)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    print(f"政策问答助手: http://{shown}:{port}/   API: POST /api/ask, POST /api/search, GET /api/health"
-          f"{'   (login required)' if auth else ''}", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    log.info("政策问答助手: http://%s:%d/   API: POST /api/ask, POST /api/search, GET /api/health, docs /api/docs%s",
+             shown, port, "   (login required)" if auth else "")
+    # uvicorn logs through our configuration (rag.logs: stderr, the level of -v / RAG_LOG_LEVEL; access lines at INFO)
+    uvicorn.run(app, host=host, port=port, log_config=None, log_level=None)
