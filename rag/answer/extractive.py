@@ -221,7 +221,27 @@ def answer_part(q: QuestionInfo, views: list[ChunkView]) -> SubAnswer:
                 used += len(nxt.text)
     if q.is_list and (listed := _continued_list(q, picked, qualified, budget)):
         picked = listed
+    if q.is_list and not typed(q) and _only_counted(q, picked):
+        return SubAnswer(q, [], [], lacks="名单")
     return SubAnswer(q, picked, [])
+
+
+_COUNT_BEFORE = r"(?:[0-9０-９]+|[一二两三四五六七八九十百]+)\s*[个条项家批类种所座]"
+
+
+def _only_counted(q: QuestionInfo, picked: list[Candidate]) -> bool:
+    """A list question whose answer only counts the asked set ("推介发布13个……典型案例", "围绕24条……产业链")
+    and nowhere enumerates its members: the documents state how many, not which (the list is missing)."""
+    focus = [t for t in q.terms if t.focus]
+    if not focus or not picked:
+        return False
+    counted = [c for c in picked if any(re.search(_COUNT_BEFORE + r".{0,12}?" + re.escape(k), c.key)
+                                        for t in focus for k in (t.key, *t.variants))]
+    if not counted or max(picked, key=lambda c: c.score) not in counted:
+        return False
+    enumerates = [c for c in picked if (c.chunk.kind in ("table_row", "list_item") or len(ENUM_SEP.findall(c.text)) >= 2)
+                  and any(credit(t, c.key + " " + c.chunk.context) > 0 for t in focus)]
+    return not any(c for c in enumerates if c not in counted) and not any(len(re.findall("、", c.text)) >= 2 for c in counted)
 
 
 def _continued_list(q: QuestionInfo, picked: list[Candidate], qualified: list[ChunkView], budget: int) -> list[Candidate]:
@@ -245,6 +265,12 @@ def _continued_list(q: QuestionInfo, picked: list[Candidate], qualified: list[Ch
         if len(out) >= 3:  # a lead-in and at least two of its items
             return out
     return []
+
+
+def _asked_words(s: SubAnswer) -> str:
+    """What a refusal names: the listed kind for a missing list (“典型案例”的具体名单), else the subject."""
+    focus = [t.key for t in s.question.terms if t.focus] if s.lacks == "名单" else []
+    return "".join(f"“{k}”" for k in focus) or _subject_words(s.question)
 
 
 def _subject_words(q: QuestionInfo) -> str:
@@ -321,7 +347,7 @@ class ExtractiveAnswerer(BaseAnswerer):
             reason = f"关于{'、'.join(f'“{m}”' for m in shown)}的内容" if shown else ""
             lacking = [s for s in subs if s.lacks]
             if lacking and not anchors:
-                reason = "；".join(f"{_subject_words(s.question)}的具体{s.lacks}" for s in lacking)
+                reason = "；".join(f"{_asked_words(s)}的具体{s.lacks}" for s in lacking)
             closest = [v.chunk for v in views[:3]]
             return Draft(question, self.mode, (), {}, tuple(retrieved), abstained=True, abstain_reason=reason,
                          closest=tuple(closest), notices=tuple(notices), timings_ms=timings)
@@ -355,7 +381,9 @@ def _draft_from(question, mode, picked: list[Candidate], retrieved, notices, tim
         n = ids.setdefault(c.chunk.id, len(ids) + 1)
         sources[n] = c.chunk
         shown = display_text(c.text, c.chunk)
-        sentences.append(CitedSentence(c.text, (n,), f"{c.label}：{shown or c.text}" if c.label else shown))
+        if c.label:  # a section item under its heading: "一、…：its first clause。"
+            shown = f"{c.label}：{shown or c.text}" + ("" if (shown or c.text)[-1:] in "。；;！？" else "。")
+        sentences.append(CitedSentence(c.text, (n,), shown))
         spans[i] = {n: (c.start, c.end)}
         seps.append("\n" if prev_doc is not None and c.chunk.doc_id != prev_doc else "")
         prev_doc = c.chunk.doc_id

@@ -42,7 +42,9 @@ _DAY_Q = re.compile(r"哪天|哪一天|几号|日期")  # asks for a day: the an
 _AMOUNT_Q = re.compile(r"多少钱|几个亿|多少万|多少亿|多少元|金额|额度|奖多少|补多少|给多少")
 _UNIT_Q = re.compile(r"(?:几|多少)\s*([条家个项批类种户名所座])")  # the classifier of an asked count
 _SHARE_Q = re.compile(r"占.{0,15}(?:多少|几成|百分之)")
-HAS_AMOUNT = re.compile(r"[0-9０-９][0-9０-９.．,，]*\s*(?:[万亿千百]\s*)?元|[0-9０-９.．]+\s*[万亿](?![人户家个条项])")
+# a sum of money: 元, or 万/亿 not followed by another unit (100万平方米 is an area, 5万人 a headcount)
+HAS_AMOUNT = re.compile(r"[0-9０-９][0-9０-９.．,，]*\s*(?:[万亿千百]\s*)?元"
+                        r"|[0-9０-９.．]+\s*[万亿](?![人户家个条项平亩吨千瓦米辆台套件份张次只头股])")
 HAS_PERCENT = re.compile(r"[%％]|百分|[一二三四五六七八九十]成")
 HAS_DAY = re.compile(r"[0-9０-９]{1,2}\s*月\s*[0-9０-９]{1,2}\s*日")
 HAS_DATE = re.compile(r"[0-9０-９]{4}\s*年|[0-9０-９]{1,2}\s*月|年底|月底")
@@ -144,6 +146,9 @@ def analyse_question(question: str, doc_names: frozenset[tuple[str, bool]] = fro
         focus = at >= focus_from and not re.search(r"[，,。？?；;！!]", q[focus_from:at])
         key = match_key(word)
         if not key or word in STOPWORDS or word in QUESTION_WORDS or vocab.is_filler(word):
+            continue
+        if key in terms and focus and not terms[key].anchor:  # 行动 in 行动方案…哪几大块行动: named again as the asked kind
+            terms[key] = replace(terms[key], focus=True)
             continue
         if any(key in k for k in terms):  # part of a quoted phrase
             continue

@@ -46,14 +46,17 @@ def section_answer(q: QuestionInfo, views: list[ChunkView], corpus, cover_min: f
             first = sentences[0]
             if len(first.text) <= ITEM_HEADING_MAX and len(sentences) > 1:  # the item's heading: add what it says
                 first = Span(c.text[first.start:sentences[1].end], first.start, sentences[1].end)
-            if picked and used + len(first.text) > budget:
-                break
             item = c.heading_path[d + 1]
-            # an item under its own heading line (一、加强组织协调落实) is shown with it: the heading names the item
+            # an item under its own heading line (一、加强组织协调落实) is shown with it: the heading names the
+            # item, so its first clause is enough to say what it is about (and more items fit the budget)
             opens = match_key(_NUMBERING.sub("", first.text)).startswith(match_key(_NUMBERING.sub("", item))[:4])
             label = "" if opens else item
+            if label and (cut := first.text.find("，")) >= 10:
+                first = Span(first.text[:cut], first.start, first.start + cut)
+            if picked and used + len(label) + len(first.text) > budget:
+                break
             picked.append(Candidate(c, v.rank, first.start, first.end, first.text, match_key(first.text), label=label))
-            used += len(first.text)
+            used += len(label) + len(first.text)
         left = len(items) - len(picked)
         notice = f"“{heading}”共{len(items)}项，限于篇幅列出前{len(picked)}项，其余{left}项见原文该节。" if left else ""
         return (picked, notice) if len(picked) >= 2 else None
