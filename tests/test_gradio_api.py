@@ -167,3 +167,16 @@ def test_with_auth_the_client_needs_the_login(pipeline):
         assert sorted(client.view_api(return_format="dict", print_info=False)["named_endpoints"]) == \
             ["/ask", "/health", "/search"]
         assert client.predict(question=QUESTION, api_name="/ask")["citations"][0]["chunk_id"] == "pilot:p0003"
+
+
+def test_ask_in_llm_mode_against_the_fake_server(pipeline, server):
+    """mode="llm" through gradio_client: the model's verified, cited sentences as structured data."""
+    from .fake_openai import FakeOpenAI
+
+    llm = Pipeline(pipeline.settings.with_(llm_base_url=server.base_url, llm_model="fake-qwen", llm_timeout=5.0))
+    server.reply = FakeOpenAI.text("对新建中试平台按投资额给予百分之二十的补助[1]。")
+    with live_server(build_app(llm)) as base:
+        out = Client(base, verbose=False).predict(QUESTION, None, "llm", api_name="/ask")
+    assert out["mode"] == "llm" and out["abstained"] is False, out
+    assert out["sentences"][0]["supported"] and out["sentences"][0]["citations"] == [1]
+    assert "百分之二十" in out["answer"] and out["citations"][0]["doc"] == "pilot"
