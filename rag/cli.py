@@ -107,6 +107,7 @@ def build(
     from rich.console import Console
     from rich.markup import escape
 
+    from .index.pg_build import PublishReport
     from .ingest import inferred_line
     from .logs import progress_bar
     from .pipeline import build_index
@@ -121,7 +122,7 @@ def build(
         console.print(f"[cyan]metadata from text[/] {escape(inferred_line(rec))}")
     if report.status == "fresh":
         console.print(f"index is up to date ({escape(report.reason)}); {report.documents} documents, {report.chunks} chunks")
-    elif getattr(report, "build_id", None) is not None:  # store = "postgres": built index_dir, published it
+    elif isinstance(report, PublishReport) and report.build_id is not None:  # store = "postgres": built, published
         console.print(f"built {settings.index_dir} in {report.local_seconds:.1f}s and published it to {report.database} "
                       f"as build {report.build_id} in {report.publish_seconds:.1f}s: {report.documents} documents, "
                       f"{report.chunks} chunks")
@@ -290,7 +291,8 @@ def serve(
     if auth is not None:
         if ":" not in auth or not auth.split(":", 1)[0] or not auth.split(":", 1)[1]:
             raise InputError("--auth must look like user:password")
-        creds = tuple(auth.split(":", 1))
+        user, password = auth.split(":", 1)
+        creds = (user, password)
     run_server(_settings(), host=host, port=port, auth=creds)
 
 

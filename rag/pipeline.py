@@ -216,7 +216,8 @@ class Pipeline:
         t0 = time.perf_counter()
         q = clean_query(question)
         answerer = self.answerer(mode)
-        query, notices = q, ()
+        query = q
+        notices: tuple[str, ...] = ()
         rewriter = getattr(answerer, "rewriter", None)  # LLM mode: the question in the documents' terms
         if rewriter is not None:
             rewrite, why = rewriter.rewrite(q)

@@ -321,9 +321,9 @@ class ExtractiveAnswerer(BaseAnswerer):
         whole = self._analyse(question, names, views, documents)
         parts = [with_context(self._analyse(p, names, views, documents), whole) for p in split_question(question)]
         if self.corpus is not None and (section := section_answer(whole, views, self.corpus, COVER_MIN, BUDGET_LIST)) is not None:
-            picked, notice = section
+            section_picked, notice = section
             timings = {"compose": (time.perf_counter() - t0) * 1000}
-            return _draft_from(question, self.mode, picked, retrieved, [notice] if notice else [], timings)
+            return _draft_from(question, self.mode, section_picked, retrieved, [notice] if notice else [], timings)
         subs = [answer_part(q, _in_named(views, q, documents)) for q in parts]
         notices: list[str] = []
         if len(subs) > 1:

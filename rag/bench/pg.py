@@ -49,6 +49,14 @@ def fresh_database(url: str, name: str) -> str:
     return make_conninfo(url, dbname=name)
 
 
+def _value(conn: Any, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    """The first column of the one row ``sql`` returns (aggregates always return a row)."""
+    row = conn.execute(sql, params).fetchone()
+    if row is None:
+        raise RuntimeError(f"no row from {sql!r}")
+    return row[0]
+
+
 def worker(args: dict[str, Any]) -> dict[str, Any]:
     """Runs in its own process: publish, then local and postgres searches alternately, then asks."""
     import psycopg
@@ -68,16 +76,18 @@ def worker(args: dict[str, Any]) -> dict[str, Any]:
     build_id = publish(url, settings.index_dir, PgSearchRows())
     publish_s = time.perf_counter() - t0
     with psycopg.connect(url) as conn:
-        sizes = {t: conn.execute("SELECT pg_total_relation_size(%s)", (t,)).fetchone()[0] / 1e6 for t in TABLES}
-        db_mb = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0] / 1e6
-        postings = conn.execute("SELECT count(*) FROM rag_postings WHERE build_id = %s", (build_id,)).fetchone()[0]
+        sizes = {t: _value(conn, "SELECT pg_total_relation_size(%s)", (t,)) / 1e6 for t in TABLES}
+        db_mb = _value(conn, "SELECT pg_database_size(current_database())") / 1e6
+        postings = _value(conn, "SELECT count(*) FROM rag_postings WHERE build_id = %s", (build_id,))
     local = Pipeline(settings)
     pg = Pipeline(settings.with_(store="postgres", database_url=url))
     local.search(queries[0], top_k=10)
     t0 = time.perf_counter()
     pg.search(queries[0], top_k=10)  # documents, the dense query encoder (unpacked from rag_files), pool
     first_s = time.perf_counter() - t0
-    local_ms, pg_ms, same, overlap = [], [], 0, []
+    local_ms: list[float] = []
+    pg_ms: list[float] = []
+    same, overlap = 0, []
     for i, q in enumerate(queries):
         got = {}
         for who in (("local", "pg") if i % 2 == 0 else ("pg", "local")):

@@ -93,7 +93,7 @@ class Manifest:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
         """The manifest read from manifest.json's object."""
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})  # type: ignore[arg-type]
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
     def write(self, index_dir: Path) -> None:
         """Write ``manifest.json`` into ``index_dir``."""

@@ -25,10 +25,19 @@ class IndexStore(Protocol):
 
     kind: str
     dir: Path
-    manifest: Manifest
-    documents: dict[str, DocumentInfo]
-    chunks: list[Chunk]
-    chunk_by_id: dict[str, Chunk]
+
+    # read-only for readers: a store may compute them (PostgresStore: the build this thread reads)
+    @property
+    def manifest(self) -> Manifest: ...
+
+    @property
+    def documents(self) -> dict[str, DocumentInfo]: ...
+
+    @property
+    def chunks(self) -> list[Chunk]: ...
+
+    @property
+    def chunk_by_id(self) -> dict[str, Chunk]: ...
 
     @property
     def retrieval_info(self) -> dict[str, Any]: ...

@@ -112,7 +112,7 @@ def make_chunks(doc_id: str, title: str, blocks: list[Block], max_tokens: int, m
         tiny = len(prev.text) < min_chars or len(p.text) < min_chars if prev is not None else False
         lead_in = prev is not None and _introduces_list(prev.text, p)
         listed = lead_in or (in_list and p.kind == "list_item")
-        if joinable and (tiny or listed) and count_tokens(prev.text + p.text) <= max_tokens:
+        if prev is not None and joinable and (tiny or listed) and count_tokens(prev.text + p.text) <= max_tokens:
             prev.text = text[prev.start : p.start + len(p.text)]
             if prev.kind == "front" or p.kind == "text":
                 prev.kind = p.kind if prev.kind != "front" else prev.kind
