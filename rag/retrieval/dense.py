@@ -20,78 +20,26 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from ..errors import ConfigError, IndexMismatchError
+from .static import UNK, fit_static_vectors  # noqa: F401 - fit_static_vectors re-exported
 from .tokenize import tokenize
+
+if TYPE_CHECKING:
+    import faiss
 
 # Bump when the saved layout or the static-model recipe changes; the index records it.
 VERSION = "faiss-flatip/1"
-UNK = "[UNK]"
 STATIC = "static"
 Progress = Callable[[str, int, int], None]
 
 
 # --------------------------------------------------------------------------- static model
-def fit_static_vectors(
-    token_lists: Sequence[Sequence[str]], dim: int, exponent: float = 0.5
-) -> tuple[list[str], np.ndarray]:
-    """Fit token vectors on the corpus: LSA over the chunk x token TF-IDF matrix.
-
-    Returns the vocabulary (``[UNK]`` first, then tokens by document frequency) and a
-    float32 matrix with one row per token: ``V * S**exponent`` row-normalised, times the
-    token's IDF (so a mean over a text's tokens is an IDF-weighted average). The ``[UNK]``
-    row is zero. The dimension is ``min(dim, rank limit)`` for tiny corpora. Deterministic.
-    """
-    from scipy import sparse
-
-    df: dict[str, int] = {}
-    for toks in token_lists:
-        for t in set(toks):
-            df[t] = df.get(t, 0) + 1
-    vocab = [UNK] + sorted(df, key=lambda t: (-df[t], t))
-    index = {t: i for i, t in enumerate(vocab)}
-    n_docs = max(len(token_lists), 1)
-    idf = np.zeros(len(vocab), dtype=np.float64)
-    for t, d in df.items():
-        idf[index[t]] = np.log(1 + (n_docs - d + 0.5) / (d + 0.5))
-    rows, cols, vals = [], [], []
-    for r, toks in enumerate(token_lists):
-        counts: dict[int, int] = {}
-        for t in toks:
-            counts[index[t]] = counts.get(index[t], 0) + 1
-        for c, n in counts.items():
-            rows.append(r)
-            cols.append(c)
-            vals.append((1 + np.log(n)) * idf[c])
-    x = sparse.csr_matrix((vals, (rows, cols)), shape=(n_docs, len(vocab)), dtype=np.float64)
-    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
-    x = sparse.diags(1 / np.maximum(norms, 1e-12)) @ x
-    k = max(1, min(dim, min(x.shape) - 1))
-    if min(x.shape) <= 600:
-        _, s, vt = np.linalg.svd(x.toarray(), full_matrices=False)
-        s, vt = s[:k], vt[:k]
-    else:
-        from scipy.sparse.linalg import svds
-
-        v0 = np.full(min(x.shape), 1 / np.sqrt(min(x.shape)))  # fixed start vector: deterministic
-        _, s, vt = svds(x, k=k, v0=v0, solver="arpack")
-        order = np.argsort(-s)
-        s, vt = s[order], vt[order]
-    vectors = vt.T * (s**exponent)
-    # Fix each component's sign (SVD signs are arbitrary) so builds are reproducible.
-    signs = np.sign(vectors[np.argmax(np.abs(vectors), axis=0), np.arange(vectors.shape[1])])
-    vectors = vectors * np.where(signs == 0, 1, signs)
-    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    vectors *= idf[:, None]
-    vectors[0] = 0.0
-    return vocab, np.ascontiguousarray(vectors, dtype=np.float32)
-
-
 def make_static_model(vocab: Sequence[str], vectors: np.ndarray):
-    """A sentence-transformers model (``StaticEmbedding`` + ``Normalize``) over space-separated tokens."""
+    """A sentence-transformers model (``StaticEmbedding`` + ``Normalize``) over space-separated tokens (imports torch)."""
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Normalize, StaticEmbedding
     from tokenizers import Tokenizer, models, pre_tokenizers
@@ -212,6 +160,73 @@ class StaticEncoder:
 
 
 # --------------------------------------------------------------------------- build / load
+# Up to this many chunks the vectors are searched exactly (FAISS IndexFlatIP); above it an inverted-file
+# index (IndexIVFFlat, NLIST_PER_SQRT * sqrt(n) lists, NPROBE of them searched) keeps a query at about a
+# millisecond at 200k chunks (exact search there costs 40-60 ms). Filtered queries search every list
+# (exact over the allowed rows).
+EXACT_MAX = 30_000
+NLIST_PER_SQRT = 2
+NPROBE = 32
+TRAIN_PER_LIST = 30
+# An incremental build keeps the fitted static model while the corpus has not drifted from it: chunks
+# embedded since the fit at most REFIT_NEW of the chunks it was fitted on, and tokens the model does not
+# know at most REFIT_OOV of all token occurrences. Otherwise the model is fitted again.
+REFIT_NEW = 0.10
+REFIT_OOV = 0.01
+
+
+def reusable_model(previous: Path | None, token_lists: Sequence[list[str]], new_rows: Sequence[int], static_dim: int):
+    """((vocab index, vectors), drift record) of the previous index's static model if it still fits, else (None, why)."""
+    from .static import load_static_folder
+
+    if previous is None:
+        return None, {"refit": "full build"}
+    try:
+        info = json.loads((previous / "dense" / "info.json").read_text(encoding="utf-8"))
+        if info.get("kind") != "static" or info.get("static_dim", static_dim) != static_dim:
+            return None, {"refit": "previous index has no static model of this dimension"}
+        folder = previous / "dense" / info.get("model_dir", "model")
+        index, vectors = load_static_folder(folder)
+    except (OSError, ValueError, KeyError):
+        return None, {"refit": "previous model unreadable"}
+    drift = dict(info.get("drift") or {"fitted_on": info.get("count", 0)})
+    drift["added_since_fit"] = int(drift.get("added_since_fit", 0)) + len(new_rows)
+    # unknown tokens of the chunks added since the fit, over all tokens now (removed chunks are not subtracted)
+    drift["oov_since_fit"] = int(drift.get("oov_since_fit", 0)) + sum(
+        1 for r in new_rows for t in token_lists[r] if t not in index)
+    total = sum(map(len, token_lists))
+    drift["oov_share"] = round(drift["oov_since_fit"] / total, 5) if total else 0.0
+    fitted = max(int(drift.get("fitted_on", 0)), 1)
+    if drift["added_since_fit"] > REFIT_NEW * fitted:
+        return None, {"refit": f"{drift['added_since_fit']} chunks added since the fit > {REFIT_NEW:.0%} of {fitted}"}
+    if drift["oov_share"] > REFIT_OOV:
+        return None, {"refit": f"unknown tokens {drift['oov_share']:.2%} of all > {REFIT_OOV:.0%}"}
+    return (index, vectors, folder), drift
+
+
+def _vector_index(emb: np.ndarray):
+    """FAISS index over unit vectors ``emb``: exact up to EXACT_MAX rows, IVF above (see EXACT_MAX)."""
+    import faiss
+
+    n, dim = emb.shape if emb.ndim == 2 else (0, 0)
+    if n <= EXACT_MAX:
+        flat = faiss.IndexFlatIP(dim)
+        if n:
+            flat.add(emb)
+        return flat, {"index": "flat"}
+    nlist = int(NLIST_PER_SQRT * np.sqrt(n))
+    quantizer = faiss.IndexFlatIP(dim)
+    ivf = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    rng = np.random.default_rng(0)  # deterministic training sample
+    sample = emb[np.sort(rng.choice(n, min(n, TRAIN_PER_LIST * nlist), replace=False))]
+    ivf.cp.niter = 10
+    ivf.cp.seed = 1234
+    ivf.train(sample)
+    ivf.add(emb)
+    ivf.nprobe = NPROBE
+    return ivf, {"index": "ivf-flat", "nlist": nlist, "nprobe": NPROBE}
+
+
 def build(
     out_dir: Path,
     texts: Sequence[str],
@@ -220,37 +235,56 @@ def build(
     embedding_model: str,
     static_dim: int,
     progress: Progress | None = None,
+    previous: Path | None = None,
+    new_rows: Sequence[int] = (),
 ) -> dict:
-    """Embed the chunks and write ``out_dir``: faiss.index, ids.json, info.json (+ model/ for static)."""
+    """Embed the chunks and write ``out_dir``: faiss.index, ids.json, info.json (+ model/ for static).
+
+    ``previous`` (an incremental build: the index being replaced) lets the static model be kept when
+    the corpus has not drifted from it (:func:`reusable_model`; ``new_rows`` = rows whose text is new).
+    """
+    import shutil
+
     import faiss
+
+    from .static import embed_token_lists, save_static_folder
 
     out_dir.mkdir(parents=True, exist_ok=True)
     if embedding_model == STATIC:
+        kept, drift = reusable_model(previous, token_lists, new_rows, static_dim)
+        if kept is not None:
+            vocab_index, vectors, folder = kept
+            shutil.copytree(folder, out_dir / "model")
+            vocab_size = len(vocab_index)
+        else:
+            if progress:
+                progress("fitting static embeddings", 0, 1)
+            vocab, vectors = fit_static_vectors(token_lists, static_dim)
+            save_static_folder(out_dir / "model", vocab, vectors)
+            vocab_index = {t: i for i, t in enumerate(vocab)}
+            vocab_size = len(vocab)
+            drift = {"fitted_on": len(token_lists), "added_since_fit": 0, "oov_since_fit": 0, "oov_share": 0.0,
+                     "refit": drift.get("refit")}
+            if progress:
+                progress("fitting static embeddings", 1, 1)
+        # The chunks are already tokenised: their vectors are the saved model's rows, averaged (numpy;
+        # equal to the sentence-transformers folder's encode, which tests check).
+        emb = embed_token_lists(token_lists, vocab_index, vectors)
         if progress:
-            progress("fitting static embeddings", 0, 1)
-        vocab, vectors = fit_static_vectors(token_lists, static_dim)
-        model = make_static_model(vocab, vectors)
-        model.save(str(out_dir / "model"))
-        if progress:
-            progress("fitting static embeddings", 1, 1)
-        # Encode through the saved folder: the index is built by exactly what queries will use.
-        # The chunks are already tokenised, so feed the joined tokens as text (same as static_input).
-        encoder = SentenceTransformerEncoder(str(out_dir / "model"), input="text")
-        emb = encoder.encode_documents([" ".join(t) for t in token_lists], progress=progress)
+            progress("embedding chunks", len(emb), len(emb))
         info = {"model": STATIC, "kind": "static", "input": "jieba-tokens", "model_dir": "model",
-                "vocab_size": len(vocab), "method": "lsa-tfidf-svd, V*S^0.5, idf-scaled"}
+                "vocab_size": vocab_size, "static_dim": static_dim, "drift": drift,
+                "method": "lsa-tfidf-svd, V*S^0.5, idf-scaled"}
     else:
         encoder = SentenceTransformerEncoder(embedding_model, input="text")
         emb = encoder.encode_documents(texts, batch_size=32, progress=progress)
         info = {"model": embedding_model, "kind": "sentence-transformers", "input": "text", "model_dir": ""}
     dim = int(emb.shape[1])
-    index = faiss.IndexFlatIP(dim)
-    if len(emb):
-        index.add(np.ascontiguousarray(emb, dtype=np.float32))
+    index, kind = _vector_index(np.ascontiguousarray(emb, dtype=np.float32))
     faiss.write_index(index, str(out_dir / "faiss.index"))
     (out_dir / "ids.json").write_text(json.dumps(list(chunk_ids), ensure_ascii=False), encoding="utf-8")
     info.update(dim=dim, count=int(index.ntotal), metric="inner_product", normalized=True,
-                faiss=faiss.__version__)
+                faiss=faiss.__version__, **kind)
     (out_dir / "info.json").write_text(json.dumps(info, ensure_ascii=False, indent=1), encoding="utf-8")
     return info
 
@@ -266,7 +300,12 @@ class DenseRanker:
         self._faiss = faiss
         self.info = json.loads((dense_dir / "info.json").read_text(encoding="utf-8"))
         saved_ids = json.loads((dense_dir / "ids.json").read_text(encoding="utf-8"))
-        self._index = faiss.read_index(str(dense_dir / "faiss.index"))
+        try:  # memory-mapped: loading costs no copy, pages come in as queries touch them
+            self._index = faiss.read_index(str(dense_dir / "faiss.index"), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+        except RuntimeError:
+            self._index = faiss.read_index(str(dense_dir / "faiss.index"))
+        if hasattr(self._index, "nprobe"):
+            self._index.nprobe = int(self.info.get("nprobe", NPROBE))
         if saved_ids != list(chunk_ids) or self._index.ntotal != len(saved_ids):
             raise IndexMismatchError(f"dense index in {dense_dir} does not match chunks.jsonl; run `rag build --force`")
         self.encoder = encoder or encoder_for(dense_dir, self.info)
@@ -279,12 +318,19 @@ class DenseRanker:
         q = self.encoder.encode_queries([query])
         if not np.any(q):  # no known token: nothing is similar
             return []
-        params = None
+        params: faiss.SearchParameters | None = None
         if allowed is not None:
             rows = np.flatnonzero(allowed).astype(np.int64)
             if len(rows) == 0:
                 return []
-            params = self._faiss.SearchParameters(sel=self._faiss.IDSelectorBatch(rows))
+            sel = self._faiss.IDSelectorBatch(rows)  # referenced by ``sel`` until the search returns
+            if hasattr(self._index, "nlist"):  # IVF: every list, so the allowed rows are searched exactly
+                ivf = self._faiss.SearchParametersIVF()
+                ivf.nprobe = self._index.nlist
+                params = ivf
+            else:
+                params = self._faiss.SearchParameters()
+            params.sel = sel
             n = len(rows)
         scores, rows = self._index.search(np.ascontiguousarray(q, dtype=np.float32), min(depth, n), params=params)
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]

@@ -131,7 +131,8 @@ class CachingArtifacts(RetrievalArtifacts):
 
     stats: dict[str, int]
 
-    def write(self, chunks: Sequence[Chunk], out_dir: Path, progress: Progress | None = None) -> dict[str, Any]:
+    def write(self, chunks: Sequence[Chunk], out_dir: Path, progress: Progress | None = None,
+              previous: Path | None = None, new_rows: Sequence[int] | None = None) -> dict[str, Any]:
         """Tokenise what the cache lacks (both cores for many), keep the cache, then write as usual."""
         keys = [text_key(indexed_text(c)) for c in chunks]
         texts = {k: indexed_text(c) for k, c in zip(keys, chunks)}
@@ -141,5 +142,7 @@ class CachingArtifacts(RetrievalArtifacts):
         memo.update(zip(missing, tokenize_many([texts[k] for k in missing], progress)))
         write_cache(out_dir / CACHE_FILE, memo)
         self.stats = {"tokens_cached": len(texts) - len(missing), "tokens_computed": len(missing)}
+        fresh = set(missing)
+        rows = [i for i, k in enumerate(keys) if k in fresh] if new_rows is None else new_rows
         with _tokenize_from(memo):
-            return super().write(chunks, out_dir, progress=None)
+            return super().write(chunks, out_dir, progress=progress, previous=previous, new_rows=rows)

@@ -51,19 +51,43 @@ def jieba_module():
         return _jieba()
 
 
+# Tokens of one jieba block (see :func:`tokenize`), memoised: policy text repeats its clauses a lot.
+_MEMO: dict[str, tuple[str, ...]] = {}
+_MEMO_MAX = 300_000
+
+
+def _block_tokens(jieba, block: str) -> tuple[str, ...]:
+    out = []
+    for tok in jieba.cut_for_search(block, HMM=True):
+        tok = tok.strip()
+        if tok and tok not in STOPWORDS and _WORDLIKE.search(tok):
+            out.append(tok)
+    return tuple(out)
+
+
 def tokenize(text: str) -> list[str]:
     """Search tokens of ``text`` (normalised, jieba search mode, stopwords and punctuation dropped).
 
-    Deterministic; repeated tokens are kept (BM25 counts term frequency).
+    Deterministic; repeated tokens are kept (BM25 counts term frequency). jieba cuts each run of
+    word characters (its ``re_han_default`` blocks) on its own, so the text is split into those
+    blocks and each block's tokens are memoised: the result is exactly ``cut_for_search`` of the
+    whole text, and a clause seen before costs a dictionary lookup.
     """
     if not text:
         return []
     jieba = jieba_module()
-    out = []
-    for tok in jieba.cut_for_search(search_form(text), HMM=True):
-        tok = tok.strip()
-        if tok and tok not in STOPWORDS and _WORDLIKE.search(tok):
-            out.append(tok)
+    out: list[str] = []
+    memo = _MEMO
+    for block in jieba.re_han_default.split(search_form(text)):
+        if not block:
+            continue
+        toks = memo.get(block)
+        if toks is None:
+            toks = _block_tokens(jieba, block)
+            if len(memo) >= _MEMO_MAX:
+                memo.clear()
+            memo[block] = toks
+        out.extend(toks)
     return out
 
 
