@@ -57,13 +57,31 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
+class _QuietLibraries(logging.Filter):
+    """Drops records of QUIET_LIBRARIES (and their children) below ``floor``."""
+
+    def __init__(self, floor: int) -> None:
+        super().__init__()
+        self.floor = floor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= self.floor or record.name.split(".", 1)[0] not in QUIET_LIBRARIES
+
+
 def configure(level: int) -> None:
-    """Route every logger to stderr at ``level`` (replacing earlier handlers of the root logger)."""
+    """Route every logger to stderr at ``level`` (replacing earlier handlers of the root logger).
+
+    The handler itself has ``level`` too: a library that sets its own logger to DEBUG at import
+    (bm25s does) still shows nothing below ``level``.
+    """
+    floor = logging.NOTSET if level <= logging.DEBUG else max(level, logging.WARNING)
     handler = _StderrHandler()
     handler.setFormatter(logging.Formatter(LOG_FORMAT, DATE_FORMAT))
+    handler.setLevel(level)
+    handler.addFilter(_QuietLibraries(floor))
     logging.basicConfig(level=level, handlers=[handler], force=True)
     for name in QUIET_LIBRARIES:
-        logging.getLogger(name).setLevel(logging.NOTSET if level <= logging.DEBUG else max(level, logging.WARNING))
+        logging.getLogger(name).setLevel(floor)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
         logging.getLogger(name).setLevel(logging.NOTSET)  # inherit ``level``: access lines at INFO
     logging.captureWarnings(True)
