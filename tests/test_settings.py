@@ -163,3 +163,23 @@ def test_secrets_masked(here):
     assert d["llm_api_key"] == "***" and d["database_url"] == "postgresql://u:***@h/db"
     assert d["corpus_dir"] == "corpus"  # JSON-friendly
     assert "sk-secret" not in repr(s) and "pw@" not in repr(s)
+
+
+def test_cli_names_the_bad_file_value_without_a_traceback(here):
+    """`rag status` with a bad rag.toml: exit 2 and one line blaming rag.toml, not the environment."""
+    import os
+    import subprocess
+    import sys
+
+    write(here / "rag.toml", 'top_k = "many"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    r = subprocess.run([sys.executable, "-m", "rag", "status"], cwd=here, env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 2
+    assert r.stderr.strip() == "error: rag.toml: top_k='many' is not valid: Input should be a valid integer, " \
+                               "unable to parse string as an integer"
+    env["RAG_TOP_K"] = "0"
+    write(here / "rag.toml", "top_k = 3\n")
+    r = subprocess.run([sys.executable, "-m", "rag", "status"], cwd=here, env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 2 and r.stderr.startswith("error: environment variable RAG_TOP_K='0' is not valid")
