@@ -136,6 +136,11 @@ def test_docs_pages_render_in_chromium_without_the_network(base, tmp_path):
         page.click(".opblock-post .opblock-summary")  # open POST /api/ask: its body schema renders
         page.wait_for_selector(".opblock-body", timeout=30_000)
         assert "回答一个问题" in page.inner_text("body")  # the summaries (and descriptions) are ours
+        page.click(".opblock-post button.execute")  # try it out with the documented example body
+        status = page.locator(".live-responses-table tbody .response-col_status").first
+        status.wait_for(timeout=30_000)
+        assert status.inner_text().strip() == "200"
+        assert "citations" in page.locator(".live-responses-table tbody .response-col_description").first.inner_text()
         page.screenshot(path=str(tmp_path / "api-docs.png"))
         browser.close()
     assert outside == []

@@ -40,6 +40,7 @@ from ..pipeline import Pipeline
 from ..settings import MAX_QUESTION_CHARS  # noqa: F401  (the one limit; rag.settings.check_question_length)
 from .docs import docs_routes
 from .models import (
+    EXAMPLE_QUESTION,
     ApiError,
     AskRequest,
     AskResponse,
@@ -95,7 +96,9 @@ def _parse_body(raw: bytes, model: type[BaseModel]) -> Any:
 
 def _schema_body(model: type[BaseModel]) -> dict[str, Any]:
     """``openapi_extra`` documenting ``model`` as the JSON body (the route reads the raw body itself)."""
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}}
+    example = {"question": EXAMPLE_QUESTION} if model is AskRequest else {"question": EXAMPLE_QUESTION, "k": 5}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema(),
+                                                                               "example": example}}}}
 
 
 def _filters(pipeline: Pipeline, docs: list[str] | None):
@@ -166,7 +169,7 @@ def api_router(pipeline: Pipeline, auth: tuple[str, str] | None) -> APIRouter:
                                headers={"WWW-Authenticate": 'Basic realm="rag"'})
 
         deps.append(Depends(check))
-    router = APIRouter(prefix="/api", dependencies=deps)
+    router = APIRouter(prefix="/api", dependencies=deps, tags=["政策问答 API"])
     fast, slow = CapacityLimiter(FAST_THREADS), CapacityLimiter(LLM_THREADS)  # per app: one per event loop
     refusals = (400, 422, 503) if auth is None else (400, 401, 422, 503)
 
