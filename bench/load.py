@@ -1,12 +1,12 @@
 """Load on loopback: many concurrent clients asking /api/ask of a live `rag serve`, and the server's memory.
 
-    .venv/bin/python bench/load.py [--clients 50] [--questions 20] [--mode extractive] [--json out.json]
+    .venv/bin/python bench/load.py [--clients 50] [--questions 20] [--rounds 2] [--mode extractive] [--json out.json]
 
 Builds the index of ``corpus/`` into a temporary directory (so a running ``index/`` is not touched),
 starts ``rag serve`` on 127.0.0.1 as a subprocess, waits for ``/api/health``, then runs ``--clients``
 concurrent clients (one asyncio loop, one HTTP connection each), each asking ``--questions``
-questions of the dev gold set (``eval/gold.jsonl``) in turn, client *i* starting at question *i*, so
-every request is a different question/client pair and all questions are asked. Reports errors
+questions of the dev gold set (``eval/gold.jsonl``) in turn, client *i* starting at question *i* (so
+all questions are asked), ``--rounds`` times: 50 × 20 × 2 = 2,000 requests by default. Reports errors
 (non-200 or failed requests), requests per second, latency p50/p95/max, and the server's resident
 memory (psutil) before the first request and after 1,000 and 2,000 (every ``--sample`` requests),
 with the growth from 1,000 to 2,000 (target ≤ 10 %). The machine's load average is printed before
@@ -91,7 +91,7 @@ def rss_mb(proc: psutil.Process) -> float:
     return total / 2**20
 
 
-async def run_load(url: str, qs: list[str], clients: int, per_client: int, server: psutil.Process,
+async def run_load(url: str, qs: list[str], clients: int, per_client: int, rounds: int, server: psutil.Process,
                    sample_every: int) -> dict:
     latencies: list[float] = []
     errors: list[str] = []
@@ -102,8 +102,8 @@ async def run_load(url: str, qs: list[str], clients: int, per_client: int, serve
         nonlocal done
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http:
-            for j in range(per_client):
-                q = qs[(i + j) % len(qs)]
+            for j in range(per_client * rounds):
+                q = qs[(i + j % per_client) % len(qs)]
                 t0 = time.perf_counter()
                 try:
                     r = await http.post("/api/ask", json={"question": q})
@@ -129,7 +129,8 @@ async def run_load(url: str, qs: list[str], clients: int, per_client: int, serve
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=50)
-    ap.add_argument("--questions", type=int, default=20, help="questions per client")
+    ap.add_argument("--questions", type=int, default=20, help="questions per client and round")
+    ap.add_argument("--rounds", type=int, default=2, help="how many times each client asks its questions")
     ap.add_argument("--mode", default="extractive", choices=["extractive", "llm"])
     ap.add_argument("--sample", type=int, default=1000, help="sample the server's RSS every N requests")
     ap.add_argument("--json", type=Path, default=None, help="write the figures here too")
@@ -143,7 +144,8 @@ def main() -> None:
         try:
             wait_ready(url, proc)
             server = psutil.Process(proc.pid)
-            result = asyncio.run(run_load(url, questions(), args.clients, args.questions, server, args.sample))
+            result = asyncio.run(run_load(url, questions(), args.clients, args.questions, args.rounds, server,
+                                          args.sample))
         finally:
             proc.terminate()
             try:
@@ -154,10 +156,11 @@ def main() -> None:
     growth = None
     if "1000" in rss and "2000" in rss:
         growth = round(100 * (rss["2000"] - rss["1000"]) / rss["1000"], 1)
-    result.update({"clients": args.clients, "questions_per_client": args.questions, "mode": args.mode,
+    result.update({"clients": args.clients, "questions_per_client": args.questions, "rounds": args.rounds,
+                   "mode": args.mode,
                    "rss_growth_1000_to_2000_pct": growth, "loadavg_before": [round(x, 2) for x in load_before],
                    "loadavg_after": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count()})
-    print(f"{args.clients} clients × {args.questions} questions on /api/ask ({args.mode}), loopback, "
+    print(f"{args.clients} clients × {args.questions} questions × {args.rounds} rounds on /api/ask ({args.mode}), loopback, "
           f"{os.cpu_count()} CPUs, load average before {load_before[0]:.2f} / after {result['loadavg_after'][0]:.2f}")
     print(f"  {result['requests']} requests, {result['errors']} errors in {result['seconds']} s: "
           f"{result['req_per_s']} req/s, p50 {result['p50_s']} s, p95 {result['p95_s']} s, max {result['max_s']} s")
