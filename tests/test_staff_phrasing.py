@@ -142,3 +142,64 @@ def test_a_named_document_answers_for_itself(pipeline):
     a = pipeline.ask("新闻稿里说工业战新产业产值在规上工业里占到多少了？")
     assert "近30%" in a.answer and "18%" not in a.answer
     assert {c.doc for c in a.citations} == {"news-county-chain"}
+
+
+# --- wave 3: mechanisms found on the staff-phrased dev questions (eval/gold.jsonl, tag staff-dev) ---
+
+def test_table_caption_stating_a_figure_is_a_quotable_chunk(pipeline):
+    caption = [c for c in pipeline.index.chunks if c.kind == "heading" and "50条县域重点产业链目录" in c.text]
+    assert caption, "the caption of 附件1 states a count: it must be a chunk of its own"
+    from rag.ingest.structure import states_figure
+
+    assert states_figure("附件1 泉州市50条县域重点产业链目录")
+    assert not states_figure("专栏1：先进制造业集群发展方向与县域布局")  # only its own number
+
+
+def test_two_named_documents_each_answer_their_part(pipeline):
+    a = pipeline.ask("固废综合利用率这块，十四五制造业规划和泉州行动方案各是怎么要求的？")
+    assert not a.abstained, a.answer
+    assert "80%" in a.answer and "85%" in a.answer
+    assert {c.doc for c in a.citations} >= {"manufacturing-plan-14th", "quanzhou-action-plan"}
+
+
+def test_list_lead_in_brings_the_paragraphs_that_follow(pipeline):
+    # the news report's "一批先进县域迅速崛起。" is followed by one paragraph per county
+    a = pipeline.ask("那篇新闻报道点了哪些先进县域的名？")
+    assert not a.abstained, a.answer
+    assert sum(county in a.answer for county in ("福清市", "同安区", "明溪县", "光泽县", "武平县")) >= 3
+
+
+def test_table_rows_count_their_caption_words(pipeline):
+    a = pipeline.ask("德化县那边建议布局的重点产业链有哪些？")
+    assert not a.abstained
+    rows = [s for s in a.sentences if "德化县" in s.text and "|" in s.text]
+    assert rows, a.answer  # the 附件2 rows for 德化县, whose caption says 建议布局的重点产业链
+
+
+def test_section_whose_items_are_the_asked_kind_lists_them_with_headings(pipeline):
+    a = pipeline.ask("十四五制造业规划在主要任务里安排了哪几项行动？")
+    assert not a.abstained
+    for item in ("创新发展行动", "固链稳链行动", "园区提升行动", "闽台产业合作行动"):
+        assert item in a.answer
+    assert "实施十大专项行动" not in a.answer  # not a passage under one of them
+
+
+def test_a_counted_set_without_its_members_abstains(pipeline):
+    # the white paper counts the 揭榜挂帅 chains (24条) but never names them
+    a = pipeline.ask("科技厅“揭榜挂帅”那24条产业链都是哪些链？")
+    assert a.abstained, a.answer
+    assert "名单" in a.answer
+
+
+def test_an_area_is_not_a_sum_of_money():
+    from rag.answer.question import HAS_AMOUNT
+
+    assert HAS_AMOUNT.search("设立1亿元的工业发展专项资金") and HAS_AMOUNT.search("投资5000万")
+    assert not HAS_AMOUNT.search("建成100万平方米标准厂房") and not HAS_AMOUNT.search("带动就业5万人")
+
+
+def test_filler_does_not_reach_the_rankers():
+    from rag.retrieval.query import expand_query
+
+    q = expand_query("泉州那边咱们打算搞几条县域产业链？", vocabulary_for(), known=lambda w: True)
+    assert "那边" not in q and "咱们" not in q and "泉州" in q and "产业链" in q

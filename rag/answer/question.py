@@ -169,6 +169,11 @@ def analyse_question(question: str, doc_names: frozenset[tuple[str, bool]] = fro
                           doc_ref=doc_ref, variants=variants, cue=any(a <= at < b for a, b in cue_spans),
                           attribute=_right_before(q, at + len(word), value_cues) or (focus and not anchor),
                           noun=(flag.startswith("n") or flag in ("vn", "l")) and dictionary.get(word, 0) > 0)
+    if m and not any(t.focus for t in terms.values()) and (one := re.match(r"([\u4e00-\u9fff])(?:[？?。！!，,]|$)", q[m.end():])):
+        # "那24条产业链都是哪些链": a single character after the cue is short for an earlier term ending in it
+        named = [k for k, t in terms.items() if k.endswith(one.group(1)) and not t.anchor]
+        if named:
+            terms[named[-1]] = replace(terms[named[-1]], focus=True)
     if m and not any(t.focus for t in terms.values()):
         # "保障机制有哪些": nothing follows the cue, so the noun just before it names what is listed
         last = [k for k, t in terms.items() if before_cue.get(k) and not t.anchor and not t.soft and not t.doc_ref]
@@ -348,6 +353,59 @@ def named_documents(q: QuestionInfo, documents: Mapping[str, DocumentInfo]) -> f
 
 
 def split_question(question: str) -> list[str]:
-    """Sub-questions of "A？B？" (each ending at its question mark); the whole question when there is one."""
+    """Sub-questions of "A？B？" (each ending at its question mark), and of "X、Y、Z分别…" (one per
+    enumerated subject: 冶金、建材、特色轻工分别要做到多大规模 asks three things); the whole question when
+    there is only one."""
     parts = [p.strip() for p in SUBQUESTION_END.split(question) if p.strip()]
+    parts = [sub for p in parts for sub in _per_subject(p)]
     return parts if len(parts) > 1 else [question]
+
+
+_RESPECTIVELY = re.compile(r"(?:分别|各自|各)")
+MAX_SUBJECTS = 6
+
+
+def _per_subject(part: str) -> list[str]:
+    """"…X、Y和Z分别…" as one question per subject (the rest of the sentence kept), else [part].
+
+    Walking back from 分别/各: words that are not nouns (评上的) are a tail every subject shares; then
+    the subjects, runs of nouns joined by 、/和/与/及 (冶金、建材、特色轻工)."""
+    import jieba.posseg as pseg
+
+    from ..retrieval.tokenize import jieba_module
+
+    m = _RESPECTIVELY.search(part)
+    if not m:
+        return [part]
+    jieba_module()
+    words = [(w.word, w.flag) for w in pseg.lcut(part[: m.start()]) if w.word]
+    i = len(words) - 1
+    tail: list[str] = []
+    while i >= 0 and not _nounish(words[i]) and words[i][0] not in _JOINERS and re.fullmatch(r"[\u4e00-\u9fff]+", words[i][0]):
+        tail.insert(0, words[i][0])
+        i -= 1
+    subjects: list[list[str]] = [[]]
+    while i >= 0:
+        w, flag = words[i]
+        if w in _JOINERS:
+            if not subjects[-1]:
+                return [part]
+            subjects.append([])
+        elif _nounish(words[i]) and len(subjects[-1]) < 2:
+            subjects[-1].insert(0, w)
+        else:
+            break
+        i -= 1
+    if len(subjects) < 2 or not subjects[-1] or len(subjects) > MAX_SUBJECTS:
+        return [part]
+    head = "".join(w for w, _ in words[: i + 1])
+    rest = "".join(tail) + part[m.end():]
+    return [head + "".join(s) + rest for s in reversed(subjects)]
+
+
+_JOINERS = ("、", "和", "与", "及", "以及")
+
+
+def _nounish(word: tuple[str, str]) -> bool:
+    """A noun, name or abbreviation (jieba n*, j, l): what an enumerated subject is made of."""
+    return word[1].startswith("n") or word[1] in ("j", "l", "eng")
