@@ -26,7 +26,8 @@ QUESTION_WORDS = frozenset(
 )
 SOFT_FLAGS = {"v", "vd", "t"}  # verbs and time words (现在, 早年): soft terms
 SOFT_UNSEEN = 0.3  # weight kept by a soft term that occurs in none of the retrieved passages
-CORPUS_WEIGHT = 0.0  # term weight = general IDF^(1-w) x corpus IDF^w: how rare a word is in *these* documents
+CORPUS_WEIGHT = 0.5  # (fitted: eval/fit.py) term weight = general IDF^(1-w) x corpus IDF^w: how rare a word is in *these* documents
+BORROWED_WEIGHT = 0.25  # (fitted: eval/fit.py) a multi-part question's other terms, as context of one part
 FOCUS_COVER = 0.5  # share of a focus term's weight that counts towards a chunk's coverage
 _FOCUS_AFTER = re.compile(r"什么|啥|哪[些几类种样项条家个一二三四五六七八九十]+|何种")
 # jieba POS of anchors: place and person names (organisation tags are left out: 经贸委 is written
@@ -287,7 +288,7 @@ def with_context(part: QuestionInfo, whole: QuestionInfo) -> QuestionInfo:
     if part.text == whole.text:
         return part
     own = {t.key for t in part.terms}
-    extra = [replace(t, weight=t.weight * 0.5, anchor=False, borrowed=True, attribute=False, focus=False)
+    extra = [replace(t, weight=t.weight * BORROWED_WEIGHT, anchor=False, borrowed=True, attribute=False, focus=False)
              for t in whole.terms if t.key not in own]
     return replace(part, terms=part.terms + extra)
 
