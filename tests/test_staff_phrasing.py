@@ -203,3 +203,10 @@ def test_filler_does_not_reach_the_rankers():
 
     q = expand_query("泉州那边咱们打算搞几条县域产业链？", vocabulary_for(), known=lambda w: True)
     assert "那边" not in q and "咱们" not in q and "泉州" in q and "产业链" in q
+
+
+def test_chinese_numeral_words_also_match_their_digit_form():
+    from rag.answer.question import _digit_form
+
+    assert _digit_form("千亿") == ("1000亿",) and _digit_form("五十条") == ("50条",)
+    assert _digit_form("十大") == () and _digit_form("一类") == ()  # not a quantity with a unit

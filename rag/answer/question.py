@@ -165,6 +165,7 @@ def analyse_question(question: str, doc_names: frozenset[tuple[str, bool]] = fro
         doc_ref = names_document(key, doc_names)
         anchor = flag in ANCHOR_FLAGS and not _DIGITS.search(key) and not doc_ref
         variants = tuple(k for v in vocab.expand(word) if (k := match_key(v)) and k != key and len(k) >= 2)
+        variants += _digit_form(key)
         before_cue[key] = at + len(word) <= m.start() if m else False  # ends before 哪些 (not 几条 inside 哪几条)
         terms[key] = Term(key, weight, anchor, soft=flag in SOFT_FLAGS and not anchor, focus=focus and not anchor,
                           doc_ref=doc_ref, variants=variants, cue=any(a <= at < b for a, b in cue_spans),
@@ -208,6 +209,25 @@ def _right_before(q: str, end: int, cue_starts: Sequence[int]) -> bool:
     """Does a value cue (多少, 比例, 什么时候 …) start at ``end``, or after a few linking characters (的, 是, 要达到)?"""
     gap = _LINK.match(q, end)
     return gap is not None and any(end <= c <= gap.end() for c in cue_starts)
+
+
+_CN_NUMBER = re.compile(r"([一二两三四五六七八九十百千]+)([万亿]?[条个家项元]?)")
+
+
+def _digit_form(key: str) -> tuple[str, ...]:
+    """The digit spelling of a Chinese-numeral word (千亿 -> 1000亿, 五十条 -> 50条): the documents use both."""
+    import cn2an
+
+    m = _CN_NUMBER.fullmatch(key)
+    if not m or not m.group(2):
+        return ()
+    number = m.group(1)
+    if number[0] in "十百千":  # 千亿 is 一千亿
+        number = "一" + number
+    try:
+        return (f"{cn2an.cn2an(number, 'smart')}{m.group(2)}",)
+    except (ValueError, KeyError):
+        return ()
 
 
 def _chinese_numeral(digits: str, unit: str) -> tuple[str, ...]:
