@@ -138,14 +138,16 @@ class Citation:
     issuer: str
     date: str
     heading_path: tuple[str, ...]
-    quote: str  # the supporting span, verbatim from ``text``
+    quote: str  # the cited sentences, verbatim from ``text`` (non-adjacent ones joined by ……)
     text: str  # the full chunk text
     memo: str  # memo-ready rendering
+    spans: tuple[tuple[int, int], ...] = ()  # where in ``text`` the cited sentences are (what the UI marks)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly fields, as in the ``citations`` of an answer."""
         d = asdict(self)
         d["heading_path"] = list(self.heading_path)
+        d["spans"] = [list(s) for s in self.spans]
         return d
 
 

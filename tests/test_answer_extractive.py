@@ -26,7 +26,10 @@ def ask(pipeline, q):
     for s in a.sentences:  # every sentence is a verbatim quote of the chunk it cites
         assert s.supported and len(s.citations) == 1
         c = a.citations[s.citations[0] - 1]
-        assert s.text in c.text and s.text in c.quote and c.quote in chunks[c.chunk_id].text
+        assert s.text in c.text and s.text in c.quote
+        # the quote is exactly the cited sentences: each piece is at its span of the chunk
+        pieces = c.quote.split("……")
+        assert len(pieces) == len(c.spans) and all(chunks[c.chunk_id].text[b:e] == p for p, (b, e) in zip(pieces, c.spans))
     return a
 
 
@@ -83,7 +86,7 @@ def test_cli_ask_json_and_batch(seed_index, tmp_path):
     assert out.returncode == 0, out.stderr
     d = json.loads(out.stdout)
     assert set(d) >= {"id", "question", "answer", "abstained", "mode", "sentences", "citations", "retrieved", "notices", "timings_ms"}
-    assert set(d["citations"][0]) == {"n", "chunk_id", "doc", "title", "issuer", "date", "heading_path", "quote", "text", "memo"}
+    assert set(d["citations"][0]) == {"n", "chunk_id", "doc", "title", "issuer", "date", "heading_path", "quote", "spans", "text", "memo"}
     batch = tmp_path / "q.jsonl"
     batch.write_text('{"id": "a", "question": "试点县能得到哪些支持？"}\n{"id": "b", "question": "寿宁县确定的县域重点产业链是什么？"}\n',
                      encoding="utf-8")

@@ -94,3 +94,12 @@ def test_promote_names_a_broken_line(settings, tmp_path):
         f.write("{broken\n")
     with pytest.raises(InputError, match=r"feedback\.jsonl:2: not valid JSON"):
         promote_feedback(settings, tmp_path / "out.jsonl")
+
+
+def test_trim_quote_never_spans_the_gap_between_two_cited_sentences():
+    """A quote of two non-adjacent sentences ("A。……B。") yields a piece of one of them, which
+    is verbatim in the passage (the "……" is not)."""
+    passage = "对获评试点县的，省级财政给予一次性奖励1000万元。其余条款另行规定。县级配套资金不低于500万元。"
+    quote = "对获评试点县的，省级财政给予一次性奖励1000万元。……县级配套资金不低于500万元。"
+    piece = trim_quote(quote)
+    assert piece and "…" not in piece and piece in passage

@@ -210,3 +210,16 @@ def test_chinese_numeral_words_also_match_their_digit_form():
 
     assert _digit_form("千亿") == ("1000亿",) and _digit_form("五十条") == ("50条",)
     assert _digit_form("十大") == () and _digit_form("一类") == ()  # not a quantity with a unit
+
+
+def test_quote_and_highlight_are_exactly_the_cited_sentences():
+    from rag.answer.citations import merge_spans, quote_span
+    from rag.serve.html import highlighted_text
+
+    text = "第一句。第二句不用。第三句。"
+    spans = [(0, 4), (10, 14)]
+    assert quote_span(text, spans) == "第一句。……第三句。"  # the unused sentence is not quoted
+    assert quote_span(text, [(0, 4), (4, 10)]) == "第一句。第二句不用。"  # adjacent sentences join
+    assert merge_spans(text, [(4, 10), (0, 4)]) == ((0, 10),)
+    html = highlighted_text(text, "", merge_spans(text, spans))
+    assert html == "<mark>第一句。</mark>第二句不用。<mark>第三句。</mark>"

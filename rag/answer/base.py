@@ -24,7 +24,7 @@ from ..types import (
     mark_runs,
     sentences_text,
 )
-from .citations import best_span, make_citation, quote_span
+from .citations import best_span, make_citation, merge_spans, quote_span
 from .guard import guard_sentences, unflagged
 from .verify import CitedSentence, verify_sentences
 
@@ -123,7 +123,8 @@ def verify_draft(draft: Draft, documents: Mapping[str, DocumentInfo]) -> Answer:
             quote_spans.setdefault(old, []).append(span)
         final.append(AnswerSentence(s.text, tuple(new_ids), True, paragraph, draft.sentences[i].display))
     citations = tuple(
-        make_citation(new, draft.sources[old], documents, quote_span(draft.sources[old].text, quote_spans[old]))
+        make_citation(new, draft.sources[old], documents, quote_span(draft.sources[old].text, quote_spans[old]),
+                      merge_spans(draft.sources[old].text, quote_spans[old]))
         for old, new in sorted(renumber.items(), key=lambda kv: kv[1])
     )
     if not any(s.supported for s in final):

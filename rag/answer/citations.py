@@ -11,6 +11,7 @@ Issuer and date are left out when the catalog does not know them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 from ..text import Span, heading_label, match_key, split_sentences
@@ -56,12 +57,28 @@ def memo_line(chunk: Chunk, doc: DocumentInfo | None, quote: str) -> str:
     return f"{source_label(chunk, doc)}{where}：“{quote}”"
 
 
+QUOTE_GAP = "……"  # stands for the text between two cited sentences that the answer did not use
+
+
+def merge_spans(chunk_text: str, spans: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """The cited spans in text order, overlapping or adjacent ones (only spaces or punctuation
+    between them) merged."""
+    out: list[list[int]] = []
+    for s, e in sorted(set(spans)):
+        if out and (s <= out[-1][1] or not re.search(r"[\w\u4e00-\u9fff]", chunk_text[out[-1][1]:s])):
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([s, e])
+    return tuple((s, e) for s, e in out)
+
+
 def quote_span(chunk_text: str, spans: Iterable[tuple[int, int]]) -> str:
-    """The verbatim text from the first span's start to the last span's end."""
-    spans = list(spans)
-    if not spans:
+    """Exactly the cited sentences, verbatim, in text order; non-adjacent ones joined by ``QUOTE_GAP``
+    (a memo quote must not put words in the answer's mouth that it did not use)."""
+    merged = merge_spans(chunk_text, spans)
+    if not merged:
         return chunk_text
-    return chunk_text[min(s for s, _ in spans) : max(e for _, e in spans)]
+    return QUOTE_GAP.join(chunk_text[s:e] for s, e in merged)
 
 
 def best_span(sentence: str, chunk_text: str) -> Span:
@@ -80,8 +97,10 @@ def best_span(sentence: str, chunk_text: str) -> Span:
     return best or Span(chunk_text, 0, len(chunk_text))
 
 
-def make_citation(n: int, chunk: Chunk, documents: Mapping[str, DocumentInfo], quote: str) -> Citation:
-    """Citation ``[n]`` of ``chunk`` quoting ``quote``, with its document's metadata and the memo line."""
+def make_citation(n: int, chunk: Chunk, documents: Mapping[str, DocumentInfo], quote: str,
+                  spans: tuple[tuple[int, int], ...] = ()) -> Citation:
+    """Citation ``[n]`` of ``chunk`` quoting ``quote`` (found at ``spans`` of its text), with its
+    document's metadata and the memo line."""
     doc = documents.get(chunk.doc_id)
     return Citation(
         n=n,
@@ -94,4 +113,5 @@ def make_citation(n: int, chunk: Chunk, documents: Mapping[str, DocumentInfo], q
         quote=quote,
         text=chunk.text,
         memo=memo_line(chunk, doc, quote),
+        spans=spans,
     )

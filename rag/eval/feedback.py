@@ -104,11 +104,12 @@ def trim_quote(text: str) -> str | None:
 
     Picks the piece most likely to carry a fact: one with a number (a leading "9." or "（三）"
     does not count), then the longest that fits; a sentence too long and without a number is
-    cut at 40 characters. The result is always a substring of ``text``, so it still matches.
+    cut at 40 characters. The result is always a substring of ``text`` (and of one cited sentence:
+    a quote's "……" between non-adjacent sentences is never inside it), so it still matches.
     """
     text = " ".join(text.split())
     best, best_score = None, (False, 0)
-    for piece in _candidates(text):
+    for piece in (p for part in text.split("……") for p in _candidates(part)):
         piece = piece.strip(_EDGE)
         if len(piece) > QUOTE_MAX:
             piece = piece[:QUOTE_MAX].rstrip(_EDGE)

@@ -129,13 +129,17 @@ def write_docx(answers: Sequence[Answer], path: Path, when: datetime | None = No
             para = doc.add_paragraph()
             para.paragraph_format.left_indent = Pt(18)
             para.add_run("原段落：").bold = True
-            at = c.text.find(c.quote) if c.quote and not a.abstained else -1
-            if at < 0:
-                para.add_run(c.text)
-            else:
-                para.add_run(c.text[:at])
-                para.add_run(c.quote).font.highlight_color = WD_COLOR_INDEX.YELLOW
-                para.add_run(c.text[at + len(c.quote):])
+            spans = [] if a.abstained else list(c.spans)
+            if not spans and c.quote and not a.abstained and (at := c.text.find(c.quote)) >= 0:
+                spans = [(at, at + len(c.quote))]
+            pos = 0
+            for start, end in sorted(spans):  # exactly the cited sentences are marked
+                if start < pos:
+                    continue
+                para.add_run(c.text[pos:start])
+                para.add_run(c.text[start:end]).font.highlight_color = WD_COLOR_INDEX.YELLOW
+                pos = end
+            para.add_run(c.text[pos:])
     path.parent.mkdir(parents=True, exist_ok=True)
     doc.save(str(path))
     return path

@@ -168,13 +168,18 @@ def corpus_notice_html(report: dict) -> str:
     return "".join(out)
 
 
-def highlighted_text(text: str, quote: str) -> str:
-    """``text`` escaped, with the first occurrence of ``quote`` wrapped in ``<mark>``."""
-    at = text.find(quote) if quote else -1
-    if at < 0:
-        return esc(text)
-    end = at + len(quote)
-    return f"{esc(text[:at])}<mark>{esc(text[at:end])}</mark>{esc(text[end:])}"
+def highlighted_text(text: str, quote: str, spans: Sequence[tuple[int, int]] = ()) -> str:
+    """``text`` escaped, with exactly the cited ``spans`` (else the first occurrence of ``quote``) in ``<mark>``."""
+    if not spans:
+        at = text.find(quote) if quote else -1
+        spans = [(at, at + len(quote))] if at >= 0 else []
+    out, pos = [], 0
+    for s, e in sorted(spans):
+        if s < pos or e > len(text):
+            continue
+        out.append(f"{esc(text[pos:s])}<mark>{esc(text[s:e])}</mark>")
+        pos = e
+    return "".join(out) + esc(text[pos:])
 
 
 def source_html(c: Citation, turn: int, highlight: bool = True, open_: bool = False, flag: str = "") -> str:
@@ -183,7 +188,7 @@ def source_html(c: Citation, turn: int, highlight: bool = True, open_: bool = Fa
     meta = " · ".join(esc(x) for x in (c.issuer, c.date) if x)
     meta = f' <span class="rag-meta">{meta}</span>' if meta else ""
     path = esc(heading_label(c.heading_path)) or "（正文）"
-    text = highlighted_text(c.text, c.quote) if highlight else esc(c.text)
+    text = highlighted_text(c.text, c.quote, c.spans) if highlight else esc(c.text)
     memo = esc(c.memo)
     return (
         f'<details class="rag-source" id="{_anchor(turn, c.n)}"{" open" if open_ else ""}>'

@@ -62,7 +62,7 @@ _QUESTION = Field(description=f"用中文提问，最多 {MAX_QUESTION_CHARS} �
                   json_schema_extra={"minLength": 1, "maxLength": MAX_QUESTION_CHARS}, examples=[EXAMPLE_QUESTION])
 _DOCS = Field(None, description="只在这些文件中检索（文件编号、别名、文件名或标题；见 GET /api/health）/ "
                                 "restrict retrieval to these documents (ids, aliases, file names or titles)",
-              examples=[["pilot"]])
+              examples=[["whitepaper-2024"]])
 _ID = Field(None, description="调用方的请求编号，原样返回（字符串）/ the caller's id, echoed back as a string")
 
 
@@ -120,7 +120,9 @@ class CitationOut(BaseModel):
     issuer: str
     date: str
     heading_path: list[str]
-    quote: str = Field(description="the cited span, verbatim")
+    quote: str = Field(description="the cited sentences, verbatim; non-adjacent ones joined by ……")
+    spans: list[list[int]] = Field(default_factory=list,
+                                   description="[start, end) character offsets of each cited sentence in ``text``")
     text: str = Field(description="the whole passage")
     memo: str = Field(description="the memo-ready citation 《标题》（文号）…")
 
