@@ -83,7 +83,10 @@ def configure(level: int) -> None:
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(floor)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
-        logging.getLogger(name).setLevel(logging.NOTSET)  # inherit ``level``: access lines at INFO
+        lg = logging.getLogger(name)  # inherit ``level`` and our handler (access lines at INFO), whatever set them before
+        lg.handlers.clear()
+        lg.propagate = True
+        lg.setLevel(logging.NOTSET)
     logging.captureWarnings(True)
 
 

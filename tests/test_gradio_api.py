@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import httpx
 import pytest
@@ -180,3 +181,23 @@ def test_ask_in_llm_mode_against_the_fake_server(pipeline, server):
     assert out["mode"] == "llm" and out["abstained"] is False, out
     assert out["sentences"][0]["supported"] and out["sentences"][0]["citations"] == [1]
     assert "百分之二十" in out["answer"] and out["citations"][0]["doc"] == "pilot"
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(180)
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="browser test skipped: /usr/bin/chromium not found")
+def test_the_pages_private_events_still_run_from_the_page(served):
+    """Hidden from the API is not disabled: in Chromium an example fills the box and 提问 answers."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="browser test skipped: playwright not installed")
+    base, _ = served
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(base)
+        page.wait_for_selector("#rag-question textarea")
+        page.get_by_text("试点县能得到哪些支持？").first.click()  # an example (page_example)
+        page.wait_for_function("document.querySelector('#rag-question textarea').value === '试点县能得到哪些支持？'",
+                               timeout=30_000)
+        page.click("#rag-send")  # page_send
+        page.locator("#rag-chat .rag-answer a.rag-cite").first.wait_for(timeout=30_000)
+        browser.close()

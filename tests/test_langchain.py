@@ -315,7 +315,7 @@ def test_llm_astream_and_ainvoke(llm_pipeline, server):
 
 
 def test_llm_mode_with_a_foreign_retriever_and_the_rewrite(llm_pipeline, server):
-    chain = answer_chain(llm_pipeline.__class__(llm_pipeline.settings.with_(llm_rewrite=True)),
+    chain = answer_chain(Pipeline(llm_pipeline.settings.with_(llm_rewrite=True)),
                          retriever=KeywordRetriever(docs=[MEMO]))
     rewrite = '{"query": "试点县 一次性补助 金额", "parts": []}'
     server.reply = FakeOpenAI.sequence(FakeOpenAI.text(rewrite), FakeOpenAI.text("县财政给予一次性补助50万元[1]。"))

@@ -181,8 +181,10 @@ def test_serve_builds_into_the_database_and_follows_a_republish(tmp_path, corpus
         except subprocess.TimeoutExpired:
             replica.kill()
     lines = replica_log(replica, tail=100_000).splitlines()
-    assert any(line.startswith("index missing (no index in the database") for line in lines), lines
-    assert any(re.match(r"built \S+ and publishing it to the database as build 1: 5 documents", line) for line in lines), lines
+    # log lines of rag.serve.app (rag/logs.py format: time, level, logger, message)
+    assert any("rag.serve.app: index missing (no index in the database" in line for line in lines), lines
+    assert any(re.search(r"rag\.serve\.app: built \S+ and publishing it to the database as build 1: 5 documents", line)
+               for line in lines), lines
 
 
 def test_serve_on_a_fresh_database_does_not_build(tmp_path, seed_index, pg_server):

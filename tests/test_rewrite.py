@@ -6,8 +6,6 @@ second the answer; the rewrite is used for retrieval and shown in the retrieval 
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from rag.answer.rewrite import Rewrite, parse_rewrite
@@ -26,7 +24,7 @@ ANSWER = "文件中未找到相关内容。"
 @pytest.fixture
 def pipeline(seed_index, server):
     server.requests.clear()
-    return Pipeline(replace(seed_index, llm_base_url=server.base_url, llm_model="fake-qwen", llm_timeout=5.0))
+    return Pipeline(seed_index.with_(llm_base_url=server.base_url, llm_model="fake-qwen", llm_timeout=5.0))
 
 
 def test_rewrite_is_asked_first_used_for_retrieval_and_shown(pipeline, server):

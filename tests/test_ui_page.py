@@ -10,8 +10,7 @@ import pytest
 from rag.errors import ConfigError, IndexDamagedError, IndexMissingError, InputError, LLMError
 from rag.eval.feedback import feedback_path
 from rag.serve import api
-from rag.serve.html import (answer_html, chinese_message, corpus_notice_html, error_text, rating_target_html,
-                            with_rating)
+from rag.serve.html import answer_html, chinese_message, corpus_notice_html, error_text, rating_target_html, with_rating
 from rag.settings import MAX_QUESTION_CHARS, check_question_length
 from rag.types import Answer
 
