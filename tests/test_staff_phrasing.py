@@ -223,3 +223,29 @@ def test_quote_and_highlight_are_exactly_the_cited_sentences():
     assert merge_spans(text, [(4, 10), (0, 4)]) == ((0, 10),)
     html = highlighted_text(text, "", merge_spans(text, spans))
     assert html == "<mark>第一句。</mark>第二句不用。<mark>第三句。</mark>"
+
+
+def test_a_how_long_question_needs_a_time_in_the_answer(pipeline):
+    """多久/多长时间 are date cues of the vocabulary (rag/data/policy_terms.toml): the sentence must
+    state a time or a span (5年内), not only the subsidy it is about."""
+    a = pipeline.ask("中试平台的补助多长时间能到账？")
+    assert a.abstained and "时间" in a.answer, a.answer
+    b = pipeline.ask("湄洲湾石化产业集群要用多久形成？")
+    assert not b.abstained and "5年内" in b.answer, b.answer
+
+
+def test_a_where_question_needs_a_place_the_question_does_not_name(pipeline):
+    """建在/落在哪些县区 asks for places: a passage that only counts the parks (首批15个…产业园)
+    abstains; one naming the counties answers (石狮市 is tagged ns, 鲤城区 only by its rare stem)."""
+    a = pipeline.ask("泉州的20个专精特新产业园都落在哪些县区？")
+    assert a.abstained and "地点" in a.answer, a.answer
+    b = pipeline.ask("泉州纺织鞋服产业链布局在哪些县区？")
+    assert not b.abstained and "石狮市" in b.answer, b.answer
+
+
+def test_places_are_county_names_not_zones():
+    from rag.answer.question import places
+
+    assert places("三类县域，鲤城区，纺织鞋服") == {"鲤城区"}
+    assert {"泉港区", "惠安县"} <= places("联动泉港区、惠安县共建")
+    assert not places("建设开发区、示范区、集中区和产业园区")

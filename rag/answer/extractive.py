@@ -71,6 +71,7 @@ from .question import (
     document_names,
     drop_unknown,
     named_documents,
+    places,
     split_question,
     with_context,
 )
@@ -123,6 +124,8 @@ def _has_type(q: QuestionInfo, cand: Candidate) -> bool:
     """Does the sentence hold a value of the asked type (a number, date, share, day, sum of money)?"""
     if (q.numeric and not cand.has_number) or (q.date and not cand.has_date):
         return False
+    if q.place and not any(p not in q.text for p in places(cand.text)):
+        return False
     return not ((q.percent and not cand.has_percent) or (q.day and not cand.has_day) or (q.amount and not cand.has_amount))
 
 
@@ -167,7 +170,7 @@ def answer_part(q: QuestionInfo, views: list[ChunkView]) -> SubAnswer:
     if not qualified:
         everywhere = " ".join(v.key + v.context_key for v in views)
         missing = [t.key for t in q.terms if credit(t, everywhere) < 1.0]
-        return SubAnswer(q, [], missing, lacks=TYPE_NAMES[type_of(q)] if typed(q) else "")
+        return SubAnswer(q, [], missing, lacks=TYPE_NAMES[type_of(q)] if typed(q) else "地点" if q.place else "")
     for v in qualified:
         for c in v.candidates:
             c.score = _score(q, c, v)

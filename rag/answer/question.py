@@ -39,6 +39,8 @@ _LIST_Q = re.compile(r"哪些|哪几|哪六|哪十|有什么|包括|包含|分�
 _CROSS_Q = re.compile(r"分别|各自|各提|对比|比较|异同|说法|和.{0,12}(?:对|在)")
 HAS_NUMBER = re.compile(r"[0-9０-９]|[一二两三四五六七八九十百千万亿]+\s*[个条家项年元倍名亩批类位%％]")
 _PERCENT_Q = re.compile(r"比例|比重|占比|百分之|增长率")  # asks for a share: the answer needs a percentage
+_PLACE_Q = re.compile(r"(?:哪些|哪个|哪几个|哪几|什么)\s*(?:县区|县市|县|市|区|地方|地区|乡镇|省份)"
+                      r"|(?:建|设|放|布局|落)在哪|哪里|哪儿")  # asks *where*: the answer must name a place
 _DAY_Q = re.compile(r"哪天|哪一天|几号|日期")  # asks for a day: the answer needs 月…日
 _AMOUNT_Q = re.compile(r"多少钱|几个亿|多少万|多少亿|多少元|金额|额度|奖多少|补多少|给多少")
 _UNIT_Q = re.compile(r"(?:几|多少)\s*([条家个项批类种户名所座])")  # the classifier of an asked count
@@ -48,7 +50,8 @@ HAS_AMOUNT = re.compile(r"[0-9０-９][0-9０-９.．,，]*\s*(?:[万亿千百]\
                         r"|[0-9０-９.．]+\s*[万亿](?![人户家个条项平亩吨千瓦米辆台套件份张次只头股])")
 HAS_PERCENT = re.compile(r"[%％]|百分|[一二三四五六七八九十]成")
 HAS_DAY = re.compile(r"[0-9０-９]{1,2}\s*月\s*[0-9０-９]{1,2}\s*日")
-HAS_DATE = re.compile(r"[0-9０-９]{4}\s*年|[0-9０-９]{1,2}\s*月|年底|月底")
+HAS_DATE = re.compile(r"[0-9０-９]{4}\s*年|[0-9０-９]{1,2}\s*月|年底|月底"  # a point in time, or
+                      r"|(?:[0-9０-９]+|[一二两三四五六七八九十半]+)\s*个?\s*(?:工作日|自然日|年|月|天|周|季度)")  # a span (多久, 几年)
 _QUOTED = re.compile(r"[“\"「『‘]([^”\"」』’]{2,20})[”\"」』’]")
 ENUM_SEP = re.compile(r"[、；;]")
 SUBQUESTION_END = re.compile(r"(?<=[？?])")
@@ -96,6 +99,7 @@ class QuestionInfo:
     day: bool = False
     any_anchor: bool = False  # anchors are alternatives ("分别", or “小升规”和“个转企”): one suffices
     unit: str = ""  # the classifier a count is asked in (几条 -> 条, 多少家 -> 家), "" when none
+    place: bool = False  # asks where (建在哪些县, 在哪里): the answer must name a place the question does not
     amount: bool = False  # asks for a sum of money (多少钱, 几个亿): the answer needs 元/万元/亿元
     asks: frozenset[str] = frozenset()  # answer types named by cue words (rag.vocab: count, amount, who …)
     ignored: tuple[str, ...] = ()  # words of the question found nowhere in the corpus (not used, never blamed)
@@ -105,6 +109,28 @@ class QuestionInfo:
     def total(self) -> float:
         """Total term weight (1.0 for a question without terms)."""
         return sum(t.weight for t in self.terms) or 1.0
+
+
+PLACE_STEM_FREQ = 1000  # a county name's stem is a rare word in jieba's general dictionary (鲤城 0, 石狮 565; 经济 48718)
+
+
+@functools.lru_cache(maxsize=8192)
+def places(text: str) -> frozenset[str]:
+    """The place names in ``text`` — what answers a *where* question: words jieba tags ``ns``, and
+    three-character 县/市/区 names whose stem is a rare noun (鲤城区, tagged ``n``; not 开发区, 经济区)."""
+    import jieba
+    import jieba.posseg as pseg
+
+    found = set()
+    for w in pseg.lcut(text):
+        if w.flag == "ns" and len(w.word) >= 2:
+            found.add(w.word)
+        elif len(w.word) == 3 and w.word[-1] in "县市区":
+            stem = w.word[:2]
+            flags = [x.flag for x in pseg.lcut(stem)]
+            if flags in (["n"], ["nr"], ["ns"], ["nz"]) and jieba.dt.FREQ.get(stem, 0) < PLACE_STEM_FREQ:
+                found.add(w.word)
+    return frozenset(found)
 
 
 def analyse_question(question: str, doc_names: frozenset[tuple[str, bool]] = frozenset(),
@@ -190,11 +216,12 @@ def analyse_question(question: str, doc_names: frozenset[tuple[str, bool]] = fro
         text=question,
         terms=list(terms.values()),
         numeric=numeric,
-        date=bool(_DATE_Q.search(q)),
+        date=bool(_DATE_Q.search(q)) or "date" in types,
         is_list=bool(_LIST_Q.search(q)),
         cross=cross,
         percent=(bool(_PERCENT_Q.search(q)) or share) and numeric,
         day=bool(_DAY_Q.search(q)),
+        place=bool(_PLACE_Q.search(q)),
         any_anchor=cross or coordinated,
         amount=amount,
         unit=um.group(1) if (um := _UNIT_Q.search(q)) and numeric else "",
