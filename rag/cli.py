@@ -94,6 +94,11 @@ def _batch_or_json(batch: Path | None, question: str | None, as_json: bool, one)
 
 
 # --------------------------------------------------------------------------- build
+def _printable(name: str) -> str:
+    """A file name on one line: control characters (a newline in a name) shown as escapes (\\n)."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in name)
+
+
 @app.command()
 def build(
     force: bool = typer.Option(False, "--force", help="Rebuild even when nothing changed."),
@@ -117,7 +122,7 @@ def build(
     with progress_bar() as progress:  # a bar per stage when stderr is a terminal
         report = build_index(settings, force=force, progress=progress)
     for s in report.skipped:
-        console.print(f"[yellow]skipped[/] {escape(s['file'])}: {escape(s['reason'])}")
+        console.print(f"[yellow]skipped[/] {escape(_printable(s['file']))}: {escape(s['reason'])}")
     for rec in report.inferred:
         console.print(f"[cyan]metadata from text[/] {escape(inferred_line(rec))}")
     if report.status == "fresh":

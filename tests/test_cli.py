@@ -40,3 +40,10 @@ def test_k_outside_1_to_200_is_refused(seed_index, k):
     r = subprocess.run([sys.executable, "-m", "rag", "search", "试点县", "-k", k], capture_output=True, text=True,
                        timeout=120, env=env)
     assert r.returncode == 2 and "1 to 200" in r.stderr
+
+
+def test_a_skipped_file_name_with_a_newline_stays_on_one_line():
+    from rag.cli import _printable
+
+    assert _printable("bad\nname\t.pdf") == "bad\\nname\\t.pdf"
+    assert _printable("政策 文件.docx") == "政策 文件.docx"
