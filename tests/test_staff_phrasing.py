@@ -249,3 +249,19 @@ def test_places_are_county_names_not_zones():
     assert places("三类县域，鲤城区，纺织鞋服") == {"鲤城区"}
     assert {"泉港区", "惠安县"} <= places("联动泉港区、惠安县共建")
     assert not places("建设开发区、示范区、集中区和产业园区")
+
+
+def test_a_short_part_keeps_its_own_words_ahead_of_a_long_context():
+    """In 'A（many words）？B（two words）又有多少个？' the other part's words are context: together
+    they weigh at most BORROWED_WEIGHT of the part's own words; a part with no words of its own
+    (总共多少个) is asked about the context alone."""
+    from rag.answer import question as qm
+
+    whole = qm.analyse_question("截至10月底，出了产业链发展支持政策的县有多少个？设立产业基金的又有多少个？")
+    first, second = (qm.analyse_question(p) for p in qm.split_question(whole.text))
+    part = qm.with_context(second, whole)
+    own = sum(t.weight for t in part.terms if not t.borrowed)
+    borrowed = sum(t.weight for t in part.terms if t.borrowed)
+    assert own > 0 and 0 < borrowed <= qm.BORROWED_WEIGHT * own + 1e-9
+    bare = qm.with_context(qm.analyse_question("总共多少个？"), whole)
+    assert bare.terms and all(t.borrowed and t.weight > 0 for t in bare.terms)

@@ -335,8 +335,14 @@ def with_context(part: QuestionInfo, whole: QuestionInfo) -> QuestionInfo:
     if part.text == whole.text:
         return part
     own = {t.key for t in part.terms}
-    extra = [replace(t, weight=t.weight * BORROWED_WEIGHT, anchor=False, borrowed=True, attribute=False, focus=False)
-             for t in whole.terms if t.key not in own]
+    others = [t for t in whole.terms if t.key not in own]
+    # the context weighs at most BORROWED_WEIGHT of the part's own terms, however many words the
+    # other parts have (搞了产业基金的又有多少个 after a long first part: its two words must still lead)
+    # (a part with no words of its own, 总共多少个, is asked about the context alone)
+    raw, mine = sum(t.weight for t in others), sum(t.weight for t in part.terms)
+    scale = min(BORROWED_WEIGHT, BORROWED_WEIGHT * mine / raw) if raw and mine else BORROWED_WEIGHT
+    extra = [replace(t, weight=t.weight * scale, anchor=False, borrowed=True, attribute=False, focus=False)
+             for t in others]
     return replace(part, terms=part.terms + extra)
 
 
