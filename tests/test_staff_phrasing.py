@@ -9,6 +9,8 @@ None of these questions is in eval/gold.jsonl or eval/frozen.jsonl.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from rag.answer.lines import frame_kind
@@ -265,3 +267,13 @@ def test_a_short_part_keeps_its_own_words_ahead_of_a_long_context():
     assert own > 0 and 0 < borrowed <= qm.BORROWED_WEIGHT * own + 1e-9
     bare = qm.with_context(qm.analyse_question("总共多少个？"), whole)
     assert bare.terms and all(t.borrowed and t.weight > 0 for t in bare.terms)
+
+
+def test_a_table_headers_unit_follows_its_number(pipeline):
+    """数量(个) | 46 reads 数量：46个, so the answer says 46个 as a person would."""
+    from rag.answer.display import display_text
+
+    row = next(c for c in pipeline.index.chunks if c.kind == "table_row" and "三类县域" in c.text and "|" in c.text
+               and "(个)" in c.context)
+    shown = display_text(row.text, row)
+    assert re.search(r"数量：\d+个", shown) and "(个)：" not in shown, shown
