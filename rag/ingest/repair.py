@@ -122,6 +122,9 @@ def _decode_shifted(segment: str) -> str | None:
     return out
 
 
+_SCAN = re.compile("[?\ue000-\uf8ff]")  # where repair_mojibake has something to look at: "?" or private use
+
+
 def repair_mojibake(text: str, traditional: bool = False) -> tuple[str, dict[str, int]]:
     """Repair or drop mojibake runs; returns (text, {"repaired": n, "dropped": m})."""
     stats = {"repaired": 0, "dropped": 0}
@@ -129,6 +132,14 @@ def repair_mojibake(text: str, traditional: bool = False) -> tuple[str, dict[str
     i = 0
     n = len(text)
     while i < n:
+        # Text between two "?" / private-use characters is copied as is (nothing else starts a repair).
+        m = _SCAN.search(text, i)
+        if m is None:
+            out.append(text[i:])
+            break
+        if m.start() > i:
+            out.append(text[i:m.start()])
+            i = m.start()
         ch = text[i]
         nxt = text[i + 1] if i + 1 < n else ""
         if ch == "?" and nxt and not nxt.isspace() and (_suspicious(nxt, traditional) or nxt == "?"):
@@ -157,7 +168,7 @@ def repair_mojibake(text: str, traditional: bool = False) -> tuple[str, dict[str
                 stats["dropped"] += 1
             i = j
             continue
-        if _suspicious(ch, traditional) and 0xE000 <= ord(ch) <= 0xF8FF:
+        if 0xE000 <= ord(ch) <= 0xF8FF:
             i += 1  # a stray private-use character
             stats["dropped"] += 1
             continue
