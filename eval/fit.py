@@ -17,7 +17,8 @@ version averaged the answerable and the unanswerable means, so that 17 unanswera
 weighed as much as 113 answerable ones; it chose SUBJECT_MIN 0.7 / COVER_MIN 0.4, which abstained
 more on everything — we judged that a bad trade and weigh questions equally.)
 k-fold CV (folds by question id, paraphrases with their original) estimates how well the chosen
-values generalise; the values written to the code are the best on all dev data.
+values generalise; the values written to the code are the best on all dev data — unless the values
+already in the code are within one question's worth of it (1 / number of questions), then those stay.
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ from rag.text import match_key  # noqa: E402
 # (HEAD_MIN 0.6 and COVER_MIN 0.4 lost in every earlier run: eval/README.md "Fitted parameters")
 # UNIT_MATCH stays at its earlier fit (1.3; 1.0/1.15/1.5/2.0 lost: eval/README.md) to keep the grid small
 # HEAD_MIN 0.6 lost on every fold of the previous run (eval/README.md) and is left out to keep the grid small
-GRID = {"SUBJECT_MIN": [0.3, 0.4, 0.5], "COVER_MIN": [0.5, 0.6], "HEAD_MIN": [0.0],
-        "UNIT_MATCH": [1.3], "CORPUS_WEIGHT": [0.0, 0.5, 0.75], "BORROWED_WEIGHT": [0.25, 0.5]}
+# SUBJECT_MIN 0.5 and COVER_MIN 0.5 lost on every fold of the 36-combination run of 2026-12-02 (eval/README.md);
+# CORPUS_WEIGHT 0.75 won there at the grid's edge, so this grid goes on to 1.0 (corpus IDF only)
+GRID = {"SUBJECT_MIN": [0.3, 0.4], "COVER_MIN": [0.6], "HEAD_MIN": [0.0],
+        "UNIT_MATCH": [1.3], "CORPUS_WEIGHT": [0.5, 0.75, 1.0], "BORROWED_WEIGHT": [0.25, 0.5]}
 MODULE = {"SUBJECT_MIN": extractive, "COVER_MIN": extractive, "HEAD_MIN": candidates, "UNIT_MATCH": extractive,
           "CORPUS_WEIGHT": question, "BORROWED_WEIGHT": question}
 
@@ -110,6 +113,21 @@ def _rank(scores: list[float], items: list[dict], combo: dict) -> tuple[float, f
     return round(objective(scores, items), 4), sum(combo.values())
 
 
+def _choose(table: list[list[float]], items: list[dict], combos: list[dict], rows, incumbent: int | None) -> int:
+    """The best combination on ``rows``; the values in the code now (``incumbent``) stay unless the
+    best beats them by at least one question's worth (1 / len(rows)) of the objective: a smaller
+    gain is within what one question's luck moves (added 2026-12-02, after a change won by 0.0013
+    on 191 questions; see eval/README.md "Fitted parameters")."""
+    rows = list(rows)
+    sub = [items[i] for i in rows]
+    best = max(range(len(combos)), key=lambda c: _rank([table[c][i] for i in rows], sub, combos[c]))
+    if incumbent is not None:
+        gain = objective([table[best][i] for i in rows], sub) - objective([table[incumbent][i] for i in rows], sub)
+        if gain < 1 / len(rows):
+            return incumbent
+    return best
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--folds", type=int, default=5)
@@ -125,6 +143,8 @@ def main() -> None:
     retrieved = [pipe.search(it["question"]) for it in items]  # retrieval does not depend on the grid
     answerer = pipe.answerer("extractive")
     combos = [dict(zip(GRID, values)) for values in itertools.product(*GRID.values())]
+    current = {name: getattr(MODULE[name], name) for name in GRID}  # the values in the code now
+    incumbent = combos.index(current) if current in combos else None
     table: list[list[float]] = []
     for combo in combos:
         for name, value in combo.items():
@@ -138,13 +158,14 @@ def main() -> None:
     for k in range(args.folds):
         train = [i for i, it in enumerate(items) if fold_of[it["group"]] != k]
         test = [i for i, it in enumerate(items) if fold_of[it["group"]] == k]
-        best = max(range(len(combos)), key=lambda c: _rank([table[c][i] for i in train], [items[i] for i in train], combos[c]))
+        best = _choose(table, items, combos, train, incumbent)
         cv.append({"fold": k, "chosen": combos[best],
                    "test_objective": round(objective([table[best][i] for i in test], [items[i] for i in test]), 4)})
-    best = max(range(len(combos)), key=lambda c: _rank(table[c], items, combos[c]))
-    result = {"items": len(items), "grid": GRID, "cv": cv,
-              "cv_mean_test_objective": round(sum(f["test_objective"] for f in cv) / len(cv), 4),
-              "chosen": combos[best], "dev_objective": round(objective(table[best], items), 4)}
+    best = _choose(table, items, combos, range(len(items)), incumbent)
+    result = {"items": len(items), "grid": GRID, "incumbent": combos[incumbent] if incumbent is not None else None,
+              "cv": cv, "cv_mean_test_objective": round(sum(f["test_objective"] for f in cv) / len(cv), 4),
+              "chosen": combos[best], "dev_objective": round(objective(table[best], items), 4),
+              "incumbent_objective": round(objective(table[incumbent], items), 4) if incumbent is not None else None}
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(json.dumps(result, ensure_ascii=False, indent=1))
 
