@@ -277,3 +277,16 @@ def test_a_table_headers_unit_follows_its_number(pipeline):
                and "(个)" in c.context)
     shown = display_text(row.text, row)
     assert re.search(r"数量：\d+个", shown) and "(个)：" not in shown, shown
+
+
+def test_a_plans_indicator_row_reads_as_indicator_target_and_unit(pipeline):
+    """The 14th-five-year plan's indicator table comes as PDF text, ``序号 指标名称 单位 目标 属性``:
+    shown as 指标名称：2025年目标40万元/人（预期性）, the unit after the value; a row whose value
+    has no number keeps it as written."""
+    from rag.answer.display import display_text, indicator_phrase
+
+    row = next(c for c in pipeline.index.chunks if c.kind == "table_row" and c.text.startswith("12 规上工业全员劳动生产率"))
+    assert display_text(row.text, row) == "规上工业全员劳动生产率：2025年目标40万元/人（预期性）。"
+    assert indicator_phrase("4 超百亿元工业企业 家 60 以上 预期性") == "超百亿元工业企业：60家以上（预期性）。"
+    assert indicator_phrase("17 能耗下降率 % 完成国家下达指标约束性") == "能耗下降率：完成国家下达指标（约束性）。"
+    assert indicator_phrase("泉州 纺织 鞋服") == ""

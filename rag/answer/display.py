@@ -34,11 +34,38 @@ def _cell(header: str, cell: str) -> str:
     return f"{header}：{cell}"
 
 
+_UNIT_TOKEN = re.compile(r"^(?:%|‰|[^\d\s]{0,3}(?:元|人|家|个|项|件|吨|台|条|米|亩|座|所|户|次|倍|千瓦时)(?:/[^\d\s]+)?)$")
+_ATTRIBUTE = re.compile(r"\s*(预期性|约束性)$")
+
+
+def indicator_phrase(row: str, label: str = "") -> str:
+    """A plan's indicator row as PDF text gives it — ``序号 指标名称 单位 目标值 属性``
+    (``12 规上工业全员劳动生产率 万元/人 40 预期性``) — as ``指标名称：{label}40万元/人（预期性）``,
+    ``label`` being the value column's header (2025年目标); "" when the row is not laid out so."""
+    m = _ATTRIBUTE.search(row)
+    body, attribute = (row[: m.start()], m.group(1)) if m else (row, "")
+    tokens = body.split()
+    if len(tokens) < 4 or not tokens[0].isdigit():
+        return ""
+    at = next((i for i in range(len(tokens) - 2, 1, -1) if _UNIT_TOKEN.match(tokens[i])), None)
+    if at is None:
+        return ""
+    name = re.sub(r"(?<=[\u4e00-\u9fff]) (?=[\u4e00-\u9fff])", "", " ".join(tokens[1:at]))
+    unit, value = tokens[at], " ".join(tokens[at + 1:])
+    value = re.sub(r"^([0-9][0-9.]*)\s*", lambda n: n.group(1) + unit, value, count=1) if value[:1].isdigit() else value
+    return f"{name}：{label}{value}" + (f"（{attribute}）" if attribute else "") + "。"
+
+
 def table_phrase(row: str, context: str) -> str:
     """``H1：c1，H2：c2…`` for a pipe-separated row whose context names as many columns; cells joined
-    by "，" when the headers do not line up; the row unchanged when it is not pipe-separated."""
+    by "，" when the headers do not line up; a plan's indicator row (``序号 指标名称 单位 …`` in its
+    headers) as ``指标名称：值单位（属性）``; else the row unchanged."""
     if "|" not in row:
-        return row
+        if "单位" not in context:
+            return row
+        m = re.search(r"单位\s*(.+?)\s*属性", context)
+        label = re.sub(r"(?<=\d)\s+(?=年)", "", m.group(1)) if m else ""
+        return indicator_phrase(row, label) or row
     cells = [c.strip() for c in row.split("|")]
     m = _HEADER.search(context)
     headers = [h.strip() for h in m.group(1).split("|")] if m and "|" in m.group(1) else []
