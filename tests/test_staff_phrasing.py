@@ -290,3 +290,23 @@ def test_a_plans_indicator_row_reads_as_indicator_target_and_unit(pipeline):
     assert indicator_phrase("4 超百亿元工业企业 家 60 以上 预期性") == "超百亿元工业企业：60家以上（预期性）。"
     assert indicator_phrase("17 能耗下降率 % 完成国家下达指标约束性") == "能耗下降率：完成国家下达指标（约束性）。"
     assert indicator_phrase("泉州 纺织 鞋服") == ""
+
+
+def test_duo_keeps_its_question_word():
+    """jieba reads 多大规模 as 多 / 大规模; the question asks 多大 about 规模 (the documents' word)."""
+    from rag.answer.question import analyse_question
+
+    keys = {t.key for t in analyse_question("十四五末冶金要做到多大规模？").terms}
+    assert "规模" in keys and "大规模" not in keys
+
+
+def test_per_subject_parts_do_not_borrow_each_others_subject(pipeline):
+    """冶金、建材、特色轻工分别…: the 冶金 part's context is not 建材 or 轻工 (rivals, not context);
+    every subject gets its own figure from the plan."""
+    from rag.answer.question import analyse_question, with_context
+
+    whole = analyse_question("“十四五”末冶金、建材分别要做到多大规模？")
+    part = with_context(analyse_question("“十四五”末冶金要做到多大规模？"), whole, frozenset({"建材"}))
+    assert "建材" not in {t.key for t in part.terms}
+    a = pipeline.ask("“十四五”末冶金、特色轻工分别要做到多大规模？")
+    assert "7100亿元" in a.answer and "5500亿元" in a.answer, a.answer

@@ -72,7 +72,7 @@ from .question import (
     drop_unknown,
     named_documents,
     places,
-    split_question,
+    split_question_groups,
     with_context,
 )
 from .sections import section_answer
@@ -316,13 +316,28 @@ class ExtractiveAnswerer(BaseAnswerer):
             q = replace(q, terms=terms, cross=True)
         return q
 
+    def _parts(self, question: str, whole: QuestionInfo, names, views, documents) -> list[QuestionInfo]:
+        """The analysed sub-questions, each with the rest of the question as context, except that a
+        per-subject part (冶金 of 冶金、建材分别…) does not borrow its siblings' subjects."""
+        groups = split_question_groups(question)
+        if sum(len(g) for g in groups) <= 1:
+            return [whole]
+        parts = []
+        for group in groups:
+            analysed = [self._analyse(p, names, views, documents) for p in group]
+            for q in analysed:
+                own = {t.key for t in q.terms}
+                rivals = frozenset(t.key for o in analysed if o is not q for t in o.terms if t.key not in own)
+                parts.append(with_context(q, whole, rivals))
+        return parts
+
     def compose(self, question: str, retrieved: Sequence[ScoredChunk], documents: Mapping[str, DocumentInfo]) -> Draft:
         """The Draft (picked verbatim sentences and their sources, or an abstention) before verification."""
         t0 = time.perf_counter()
         views = chunk_views(retrieved, documents)
         names = document_names(documents)
         whole = self._analyse(question, names, views, documents)
-        parts = [with_context(self._analyse(p, names, views, documents), whole) for p in split_question(question)]
+        parts = self._parts(question, whole, names, views, documents)
         if self.corpus is not None and (section := section_answer(whole, views, self.corpus, COVER_MIN, BUDGET_LIST)) is not None:
             section_picked, notice = section
             timings = {"compose": (time.perf_counter() - t0) * 1000}

@@ -156,7 +156,7 @@ def analyse_question(question: str, doc_names: frozenset[tuple[str, bool]] = fro
         key = match_key(phrase)
         if len(key) >= 2:
             terms[key] = Term(key, max(idf.get(phrase, median), median), True)
-    words = _join_single_chars([(w.word.strip(), w.flag) for w in pseg.lcut(q)], STOPWORDS)
+    words = _join_single_chars(_split_interrogative([(w.word.strip(), w.flag) for w in pseg.lcut(q)]), STOPWORDS)
     focus_from = len(q)
     if m := _FOCUS_AFTER.search(q):
         focus_from = m.end()
@@ -269,6 +269,22 @@ def _chinese_numeral(digits: str, unit: str) -> tuple[str, ...]:
         return ()
 
 
+_DUO_X = "大高长少久远快"  # 多大, 多高, 多长, 多少, 多久 … are interrogatives
+
+
+def _split_interrogative(words: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Give 多 its question word back: jieba reads 多大规模 as 多 / 大规模, but it is 多大 / 规模
+    (the documents say 规模, never 大规模 for a target)."""
+    out: list[tuple[str, str]] = []
+    for word, flag in words:
+        if out and out[-1][0].endswith("多") and len(word) >= 3 and word[0] in _DUO_X:
+            out[-1] = (out[-1][0] + word[0], "r")
+            word = word[1:]
+            flag = "n"
+        out.append((word, flag))
+    return out
+
+
 def _join_single_chars(words: list[tuple[str, str]], stop: frozenset[str]) -> list[tuple[str, str]]:
     """Join runs of single CJK characters jieba left apart (用/林/指标 -> 用林): they name one thing."""
     out: list[tuple[str, str]] = []
@@ -330,12 +346,13 @@ def drop_unknown(q: QuestionInfo, corpus: Any | None) -> QuestionInfo:
     return replace(q, terms=keep, ignored=tuple(ignored), absent=tuple(absent))
 
 
-def with_context(part: QuestionInfo, whole: QuestionInfo) -> QuestionInfo:
-    """A sub-question ("覆盖多少个县域？") also weighs the rest of the question's terms, at half weight."""
+def with_context(part: QuestionInfo, whole: QuestionInfo, rivals: frozenset[str] = frozenset()) -> QuestionInfo:
+    """A sub-question ("覆盖多少个县域？") also weighs the rest of the question's terms, as context;
+    ``rivals`` (the other subjects of 冶金、建材分别…, when this part asks about one) are not context."""
     if part.text == whole.text:
         return part
     own = {t.key for t in part.terms}
-    others = [t for t in whole.terms if t.key not in own]
+    others = [t for t in whole.terms if t.key not in own and t.key not in rivals]
     # the context weighs at most BORROWED_WEIGHT of the part's own terms, however many words the
     # other parts have (搞了产业基金的又有多少个 after a long first part: its two words must still lead)
     # (a part with no words of its own, 总共多少个, is asked about the context alone)
@@ -410,9 +427,14 @@ def split_question(question: str) -> list[str]:
     """Sub-questions of "A？B？" (each ending at its question mark), and of "X、Y、Z分别…" (one per
     enumerated subject: 冶金、建材、特色轻工分别要做到多大规模 asks three things); the whole question when
     there is only one."""
-    parts = [p.strip() for p in SUBQUESTION_END.split(question) if p.strip()]
-    parts = [sub for p in parts for sub in _per_subject(p)]
+    parts = [sub for group in split_question_groups(question) for sub in group]
     return parts if len(parts) > 1 else [question]
+
+
+def split_question_groups(question: str) -> list[list[str]]:
+    """The sub-questions grouped by question mark: ``[["A"], ["X…", "Y…", "Z…"]]`` for
+    "A？X、Y、Z分别…？" — parts of one group differ only in their subject (rivals, not context)."""
+    return [_per_subject(p) for p in (p.strip() for p in SUBQUESTION_END.split(question)) if p]
 
 
 _RESPECTIVELY = re.compile(r"(?:分别|各自|各)")
