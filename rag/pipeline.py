@@ -194,6 +194,27 @@ class Pipeline:
         k = self.settings.top_k if top_k is None else check_top_k(top_k)
         return self.retriever.retrieve(q, top_k=k, filters=filters)
 
+    PART_PASSAGES = 2  # per part of a multi-part question: its own best passages the whole question missed
+
+    def _part_passages(self, question: str, retrieved: list[ScoredChunk], source, filters) -> list[ScoredChunk]:
+        """For "A？B？" or "X、Y分别…": each part's top ``PART_PASSAGES`` passages not already retrieved, marked
+        ``for_part`` (the answerer reads them after the question's own top k; retrieval metrics do not)."""
+        from dataclasses import replace
+
+        from .answer.question import split_question
+
+        parts = split_question(question)
+        if len(parts) < 2:
+            return []
+        seen = {sc.chunk.id for sc in retrieved}
+        extra: list[ScoredChunk] = []
+        for part in parts[:6]:
+            for sc in source.search(part, top_k=self.PART_PASSAGES, filters=filters):
+                if sc.chunk.id not in seen:
+                    seen.add(sc.chunk.id)
+                    extra.append(replace(sc, for_part=part))
+        return extra
+
     def ask(self, question: str, mode: str | None = None, filters: Filters | None = None, top_k: int | None = None,
             source=None) -> Answer:
         """The verified, cited Answer to ``question``."""
@@ -225,6 +246,8 @@ class Pipeline:
             notices = (why,) if why else ()
         source = self if source is None else source
         retrieved = source.search(query, top_k=top_k, filters=filters)
+        if query == q:
+            retrieved = retrieved + self._part_passages(q, retrieved, source, filters)
         t1 = time.perf_counter()
         final: Answer | None = None
         for item in answerer.stream(q, retrieved, source.documents):

@@ -310,3 +310,16 @@ def test_per_subject_parts_do_not_borrow_each_others_subject(pipeline):
     assert "建材" not in {t.key for t in part.terms}
     a = pipeline.ask("“十四五”末冶金、特色轻工分别要做到多大规模？")
     assert "7100亿元" in a.answer and "5500亿元" in a.answer, a.answer
+
+
+def test_each_part_of_a_two_part_question_brings_its_own_best_passages(pipeline):
+    """A？B？: passages for a part that the whole question's top k missed are read too (marked
+    for_part, after the top k); here the 50-chain passage is not in the whole question's top 3."""
+    q = "泉州要培育多少条县域重点产业链？省里的专精特新中小企业目标是多少家？"
+    top = pipeline.search(q, top_k=3)
+    assert not any("总体培育50条" in sc.chunk.text for sc in top)
+    extra = pipeline._part_passages(q, top, pipeline, None)
+    assert extra and all(sc.for_part and sc.chunk.id not in {t.chunk.id for t in top} for sc in extra)
+    a = pipeline.ask(q, top_k=3)
+    assert "50条" in a.answer, a.answer
+    assert pipeline._part_passages("泉州要培育多少条县域重点产业链？", top, pipeline, None) == []

@@ -80,7 +80,8 @@ def chunk_views(retrieved: Sequence[ScoredChunk], documents: Mapping[str, Docume
     for sc in retrieved:  # a chunk listed twice counts once, at its first place
         first.setdefault(sc.chunk.id, sc)
     unique = list(first.values())
-    for rank, sc in enumerate(unique[:MAX_CHUNKS]):
+    read = unique[:MAX_CHUNKS] + [sc for sc in unique[MAX_CHUNKS:] if sc.for_part]  # and each part's own best
+    for rank, sc in enumerate(read):
         c = sc.chunk
         view = ChunkView(c, rank, match_key(c.text), context_key(c, documents.get(c.doc_id)),
                          table_key=match_key(" ".join((c.heading_path[-1:] or ("",))[0:1]) + " " + c.context)
