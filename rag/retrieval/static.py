@@ -44,13 +44,12 @@ def count_matrix(token_lists: Sequence[Sequence[str]], index: dict[str, int], n_
     from scipy import sparse
 
     indptr = np.zeros(len(token_lists) + 1, dtype=np.int64)
-    cols: list[int] = []
+    np.cumsum(np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists)), out=indptr[1:])
     get = index.get
-    for r, toks in enumerate(token_lists):
-        cols.extend(get(t, 0) for t in toks)
-        indptr[r + 1] = len(cols)
+    # one int64 array (8 bytes a token occurrence, not a list of Python ints)
+    cols = np.fromiter((get(t, 0) for toks in token_lists for t in toks), dtype=np.int64, count=int(indptr[-1]))
     data = np.ones(len(cols), dtype=np.float64)
-    x = sparse.csr_matrix((data, np.asarray(cols, dtype=np.int64), indptr), shape=(len(token_lists), n_cols))
+    x = sparse.csr_matrix((data, cols, indptr), shape=(len(token_lists), n_cols))
     x.sum_duplicates()  # repeated tokens -> counts
     return x
 
@@ -133,7 +132,10 @@ def embed_token_lists(token_lists: Sequence[Sequence[str]], vocab_index: dict[st
     Tokens are split on whitespace as the saved ``WhitespaceSplit`` tokenizer would; unknown tokens
     are ``[UNK]`` (a zero row). A text with no known token gets a zero vector.
     """
-    split = [" ".join(t).split() for t in token_lists]
+    # Only a list holding a token that whitespace splits (or an empty one) changes when split; the
+    # others are used as they are (no second copy of every token of the corpus).
+    odd = {t for t in set().union(*token_lists) if t.split() != [t]} if token_lists else set()
+    split = [" ".join(t).split() if odd and not odd.isdisjoint(t) else t for t in token_lists]
     x = count_matrix(split, vocab_index, len(vectors)).astype(np.float32)
     emb = np.asarray(x @ vectors, dtype=np.float32)
     norms = np.linalg.norm(emb, axis=1, keepdims=True)
