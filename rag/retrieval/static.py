@@ -39,16 +39,20 @@ def _vocab(token_lists: Sequence[Sequence[str]]) -> tuple[list[str], dict[str, i
     return vocab, {t: i for i, t in enumerate(vocab)}, dfs
 
 
-def count_matrix(token_lists: Sequence[Sequence[str]], index: dict[str, int], n_cols: int):
-    """Sparse chunk x token count matrix (CSR, float64); tokens not in ``index`` count as ``[UNK]`` (col 0)."""
+def count_matrix(token_lists: Sequence[Sequence[str]], index: dict[str, int], n_cols: int, dtype=np.float64):
+    """Sparse chunk x token count matrix (CSR, ``dtype``); tokens not in ``index`` count as ``[UNK]`` (col 0)."""
     from scipy import sparse
 
     indptr = np.zeros(len(token_lists) + 1, dtype=np.int64)
     np.cumsum(np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists)), out=indptr[1:])
     get = index.get
-    # one int64 array (8 bytes a token occurrence, not a list of Python ints)
-    cols = np.fromiter((get(t, 0) for toks in token_lists for t in toks), dtype=np.int64, count=int(indptr[-1]))
-    data = np.ones(len(cols), dtype=np.float64)
+    # one array (4-8 bytes a token occurrence, not a list of Python ints)
+    small = n_cols < 2**31 and indptr[-1] < 2**31
+    itype = np.int32 if small else np.int64
+    if small:
+        indptr = indptr.astype(np.int32)
+    cols = np.fromiter((get(t, 0) for toks in token_lists for t in toks), dtype=itype, count=int(indptr[-1]))
+    data = np.ones(len(cols), dtype=dtype)
     x = sparse.csr_matrix((data, cols, indptr), shape=(len(token_lists), n_cols))
     x.sum_duplicates()  # repeated tokens -> counts
     return x
@@ -63,21 +67,23 @@ def _orth(y: np.ndarray) -> np.ndarray:
             low = np.linalg.cholesky(gram)
         except np.linalg.LinAlgError:
             return np.linalg.qr(y)[0]
-        y = (y @ np.linalg.inv(low).T.astype(y.dtype)).astype(y.dtype)
+        y = y @ np.linalg.inv(low).T.astype(y.dtype)  # float32 @ float32: no second copy
     return y
 
 
 def _randomized_svd(x, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` singular values and right vectors of sparse ``x`` (Halko et al.; deterministic)."""
     rng = np.random.default_rng(seed)
-    xf = x.astype(np.float32)
+    xf = x if x.dtype == np.float32 else x.astype(np.float32)
     xf.indices = xf.indices.astype(np.int32)
     xf.indptr = xf.indptr.astype(np.int32) if xf.nnz < 2**31 else xf.indptr
     xt = xf.T.tocsr()
     omega = rng.standard_normal((x.shape[1], k + _OVERSAMPLE)).astype(np.float32)
     q = _orth(xf @ omega)
     for _ in range(_POWER_ITERS):
-        q = _orth(xf @ _orth(xt @ q))
+        z = _orth(xt @ q)  # n_tokens x (k + p): small
+        del q  # the old n_chunks x (k + p) block goes before the new one is made
+        q = _orth(xf @ z)
     b = np.asarray((xt @ q).T, dtype=np.float64)  # (k + p) x n_tokens
     _, s, vt = np.linalg.svd(b, full_matrices=False)
     return s[:k], vt[:k]
@@ -100,9 +106,19 @@ def fit_static_vectors(
     idf = np.zeros(len(vocab), dtype=np.float64)
     idf[1:] = np.log(1 + (n_docs - dfs[1:] + 0.5) / (dfs[1:] + 0.5))
     x = count_matrix(token_lists, index, len(vocab))
-    x.data = (1 + np.log(x.data)) * idf[x.indices]
-    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
-    x = sparse.diags(1 / np.maximum(norms, 1e-12)) @ x
+    # In place, one temporary at a time (the values of ``(1 + log tf) * idf``, row norms by the same
+    # sparse product ``x.multiply(x).sum(axis=1)`` computes, without its copy of the matrix).
+    w = np.log(x.data)
+    w += 1
+    w *= idf[x.indices]
+    x.data = w
+    del w
+    squares = sparse.csr_matrix((x.data * x.data, x.indices, x.indptr), shape=x.shape, copy=False)
+    norms = np.sqrt(np.asarray(squares.sum(axis=1)).ravel())
+    del squares
+    # Row-normalise in place: each value times its row's 1/norm, what ``diags(1/norms) @ x`` computes,
+    # without a second matrix.
+    x.data *= np.repeat(1 / np.maximum(norms, 1e-12), np.diff(x.indptr))
     k = max(1, min(dim, min(x.shape) - 1))
     if min(x.shape) <= 600:
         _, s, vt = np.linalg.svd(x.toarray(), full_matrices=False)
@@ -115,7 +131,9 @@ def fit_static_vectors(
         order = np.argsort(-s)
         s, vt = s[order], vt[order]
     else:
+        x = x.astype(np.float32)  # what the randomized SVD works on; the float64 copy goes
         s, vt = _randomized_svd(x, k)
+    del x
     vectors = vt.T * (s**exponent)
     # Fix each component's sign (SVD signs are arbitrary) so builds are reproducible.
     signs = np.sign(vectors[np.argmax(np.abs(vectors), axis=0), np.arange(vectors.shape[1])])

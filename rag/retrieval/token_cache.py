@@ -43,9 +43,21 @@ def text_key(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-def read_cache(path: Path) -> dict[str, list[str]]:
+def _shared(lists: Iterator[list[str]] | Sequence[list[str]], canon: dict[str, str]) -> Iterator[list[str]]:
+    """Each list with its tokens replaced by one shared string per distinct token (``canon``).
+
+    A corpus of 200k chunks holds ~20M token occurrences but only ~100k distinct tokens; one string
+    object per occurrence (what jieba, unpickling and ``str.split`` give) costs ~1.5 GB there.
+    """
+    get = canon.setdefault
+    for toks in lists:
+        yield [get(t, t) for t in toks]
+
+
+def read_cache(path: Path, canon: dict[str, str] | None = None) -> dict[str, list[str]]:
     """The cached token lists in ``path`` (empty when missing, unreadable or from another tokenizer)."""
     out: dict[str, list[str]] = {}
+    get = (canon if canon is not None else {}).setdefault
     try:
         with path.open(encoding="utf-8") as f:
             if f.readline().rstrip("\n") != _header():
@@ -53,7 +65,7 @@ def read_cache(path: Path) -> dict[str, list[str]]:
             for line in f:
                 k, _, toks = line.rstrip("\n").partition("\t")
                 if len(k) == 40:
-                    out[k] = toks.split(" ") if toks else []
+                    out[k] = [get(t, t) for t in toks.split(" ")] if toks else []
     except (OSError, UnicodeDecodeError):
         return {}
     return out
@@ -82,13 +94,18 @@ def _workers() -> int:
         return os.cpu_count() or 1
 
 
-def tokenize_many(texts: Sequence[str], progress: Progress | None = None) -> list[list[str]]:
-    """:func:`tokenize` of every text, in worker processes (fork) when there are many and cores to spare."""
+def tokenize_many(texts: Sequence[str], progress: Progress | None = None,
+                  canon: dict[str, str] | None = None) -> list[list[str]]:
+    """:func:`tokenize` of every text, in worker processes (fork) when there are many and cores to spare.
+
+    Equal tokens share one string object (``canon``, shared with the caller's other lists when given).
+    """
     from .tokenize import jieba_module
 
     jieba_module()  # initialised once here, inherited by forked workers
     batches = [texts[i:i + BATCH] for i in range(0, len(texts), BATCH)]
     out: list[list[str]] = []
+    canon = {} if canon is None else canon
     workers = _workers()
     # fork after torch is loaded can deadlock in its thread pools: tokenise in-process then.
     if len(texts) >= PARALLEL_MIN and workers > 1 and "torch" not in sys.modules and hasattr(os, "fork"):
@@ -97,12 +114,12 @@ def tokenize_many(texts: Sequence[str], progress: Progress | None = None) -> lis
 
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
             for res in pool.map(_tokenize_batch, batches):
-                out.extend(res)
+                out.extend(_shared(res, canon))
                 if progress:
                     progress("tokenizing chunks", len(out), len(texts))
         return out
     for b in batches:
-        out.extend(_tokenize_batch(b))
+        out.extend(_shared(_tokenize_batch(b), canon))
         if progress:
             progress("tokenizing chunks", len(out), len(texts))
     return out
@@ -117,7 +134,8 @@ def _tokenize_from(memo: dict[str, list[str]]) -> Iterator[None]:
 
     def cached(text: str) -> list[str]:
         hit = memo.get(text_key(text)) if text else None
-        return list(hit) if hit is not None else original(text)
+        # the cached list itself (readers do not change token lists; no second copy of the corpus's tokens)
+        return hit if hit is not None else original(text)
 
     module.tokenize = cached
     try:
@@ -135,13 +153,18 @@ class CachingArtifacts(RetrievalArtifacts):
               previous: Path | None = None, new_rows: Sequence[int] | None = None) -> dict[str, Any]:
         """Tokenise what the cache lacks (both cores for many), keep the cache, then write as usual."""
         keys = [text_key(indexed_text(c)) for c in chunks]
-        texts = {k: indexed_text(c) for k, c in zip(keys, chunks)}
-        cache = read_cache(self.settings.index_dir / CACHE_FILE)
-        missing = [k for k in texts if k not in cache]
-        memo = {k: cache[k] for k in texts if k in cache}
-        memo.update(zip(missing, tokenize_many([texts[k] for k in missing], progress)))
+        canon: dict[str, str] = {}
+        cache = read_cache(self.settings.index_dir / CACHE_FILE, canon)
+        wanted = dict.fromkeys(keys)
+        missing = [k for k in wanted if k not in cache]
+        memo = {k: cache[k] for k in wanted if k in cache}
+        del cache, wanted
+        todo = dict.fromkeys(missing)
+        todo_texts = [indexed_text(c) for k, c in zip(keys, chunks) if k in todo and todo.pop(k, 0) is None]
+        memo.update(zip(missing, tokenize_many(todo_texts, progress, canon)))
+        del canon, todo_texts
         write_cache(out_dir / CACHE_FILE, memo)
-        self.stats = {"tokens_cached": len(texts) - len(missing), "tokens_computed": len(missing)}
+        self.stats = {"tokens_cached": len(memo) - len(missing), "tokens_computed": len(missing)}
         fresh = set(missing)
         rows = [i for i, k in enumerate(keys) if k in fresh] if new_rows is None else new_rows
         with _tokenize_from(memo):
