@@ -72,3 +72,25 @@ def test_bm25_build_is_deterministic(tmp_path):
     for f in sorted(p.name for p in (tmp_path / "a").iterdir()):
         for other in ("b", "c"):
             assert (tmp_path / "a" / f).read_bytes() == (tmp_path / other / f).read_bytes(), f
+
+
+def test_corpus_df_exact_on_small_corpora_estimated_on_large(seed_corpus, monkeypatch):
+    """CorpusTerms' document frequency is the exact count up to DF_SAMPLE chunks; above, an estimate
+    from an evenly spaced sample, close to the exact count (the scale fix of #13)."""
+    from rag.answer import corpus
+    from rag.answer.corpus import CorpusTerms
+
+    terms = CorpusTerms(seed_corpus.chunks, seed_corpus.documents)
+    terms.idf(["县域"])  # loads
+    keys = terms._keys
+    words = ["县", "产业", "产业链", "的", "专精特新", "不存在的词语", "试点", "资金"]
+    exact = {w: sum(1 for ck in keys if w in ck) for w in words}
+    assert {w: terms._count_chunks(w) for w in words} == exact
+    monkeypatch.setattr(corpus, "DF_SAMPLE", len(keys) // 3)
+    sampled = CorpusTerms(seed_corpus.chunks, seed_corpus.documents)
+    sampled.idf(["县域"])
+    n, total = corpus.DF_SAMPLE, len(keys)
+    for w in words:
+        p = exact[w] / total  # three standard errors of a sample share, in chunks
+        assert abs(sampled._count_chunks(w) - exact[w]) <= 3 * total * (p * (1 - p) / n) ** 0.5 + 1, w
+    assert sampled._count_chunks("不存在的词语") == 0

@@ -15,6 +15,9 @@ from ..text import match_key
 from ..types import Chunk, DocumentInfo
 
 
+DF_SAMPLE = 5_000  # chunks; document frequency is exact up to this corpus size, estimated above
+
+
 class CorpusTerms:
     """Substring presence over the normalised text, headings and titles of every chunk."""
 
@@ -27,6 +30,7 @@ class CorpusTerms:
         self._seen: dict[str, bool] = {}
         self._keys: list[str] = []
         self._df: dict[str, int] = {}
+        self._sample: list[str] | None = None  # chunk keys df is counted on in a large corpus
         self._by_doc: dict[str, list[Chunk]] | None = None
 
     def _load(self) -> str:
@@ -76,5 +80,22 @@ class CorpusTerms:
     def _df_of(self, key: str) -> int:
         n = self._df.get(key)
         if n is None:
-            n = self._df[key] = sum(1 for ck in self._keys if key in ck)
+            n = self._df[key] = self._count_chunks(key)
         return n
+
+    def _count_chunks(self, key: str) -> int:
+        """How many chunk keys hold ``key``: exact up to :data:`DF_SAMPLE` chunks, estimated above.
+
+        Counting is a pass over the chunks in Python (~40 ms a word at 200k chunks, most of an answer's
+        time there). A larger corpus counts over an evenly spaced sample of ``DF_SAMPLE`` chunks and
+        scales up: deterministic, and the share's standard error is below 0.71 % of the corpus, which
+        moves an IDF weight little (a word's presence anywhere is still decided exactly, by :meth:`occurs`).
+        """
+        keys = self._keys
+        if len(keys) <= DF_SAMPLE:
+            return sum(1 for ck in keys if key in ck)
+        if self._sample is None:
+            step = len(keys) / DF_SAMPLE
+            self._sample = [keys[int(i * step)] for i in range(DF_SAMPLE)]
+        hits = sum(1 for ck in self._sample if key in ck)
+        return round(hits * len(keys) / DF_SAMPLE)
