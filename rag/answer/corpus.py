@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable, Sequence
 from ..text import match_key
 from ..types import Chunk, DocumentInfo
 
-
 DF_SAMPLE = 5_000  # chunks; document frequency is exact up to this corpus size, estimated above
 
 
