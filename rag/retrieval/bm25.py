@@ -48,7 +48,7 @@ def score_matrix(token_lists: Sequence[Sequence[str]], vocab: dict[str, int]) ->
     x = count_matrix(token_lists, vocab, len(vocab), dtype=np.float32)  # CSR counts (exact in float32)
     n_docs = len(token_lists)
     lens = np.fromiter(map(len, token_lists), dtype=np.int64, count=n_docs)
-    l_avg = np.array(lens).mean()
+    l_avg = lens.mean()
     df = np.bincount(x.indices, minlength=len(vocab))
     idf_of = {int(d): math.log(1 + (n_docs - int(d) + 0.5) / (int(d) + 0.5)) for d in np.unique(df) if d}
     idf = np.zeros(len(vocab), dtype=np.float32)
@@ -79,8 +79,9 @@ def build(out_dir: Path, token_lists: Sequence[list[str]], chunk_ids: Sequence[s
     corpus = [toks if toks else [""] for toks in token_lists]
     vocab = _first_seen_vocab(corpus)
     m = score_matrix(corpus, vocab)
-    retriever.scores = {"data": m.data, "indices": m.indices.astype(np.int32), "indptr": m.indptr.astype(np.int32)
-                        if m.nnz < 2**31 else m.indptr, "num_docs": len(corpus)}
+    retriever.scores = {"data": m.data, "indices": m.indices.astype(np.int32, copy=False),
+                        "indptr": m.indptr.astype(np.int32, copy=False) if m.nnz < 2**31 else m.indptr,
+                        "num_docs": len(corpus)}
     retriever.nonoccurrence_array = None
     if "" not in vocab:  # what BM25.index(create_empty_token=True) adds after the matrix
         vocab[""] = len(vocab)

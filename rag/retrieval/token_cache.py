@@ -159,10 +159,12 @@ class CachingArtifacts(RetrievalArtifacts):
         missing = [k for k in wanted if k not in cache]
         memo = {k: cache[k] for k in wanted if k in cache}
         del cache, wanted
-        todo = dict.fromkeys(missing)
-        todo_texts = [indexed_text(c) for k, c in zip(keys, chunks) if k in todo and todo.pop(k, 0) is None]
-        memo.update(zip(missing, tokenize_many(todo_texts, progress, canon)))
-        del canon, todo_texts
+        first: dict[str, Chunk | None] = dict.fromkeys(missing)  # filled below
+        for k, c in zip(keys, chunks):
+            if k in first and first[k] is None:
+                first[k] = c  # the first chunk with this text
+        memo.update(zip(missing, tokenize_many([indexed_text(c) for c in first.values() if c is not None], progress, canon)))
+        del canon, first
         write_cache(out_dir / CACHE_FILE, memo)
         self.stats = {"tokens_cached": len(memo) - len(missing), "tokens_computed": len(missing)}
         fresh = set(missing)
